@@ -1,0 +1,37 @@
+// JcsObject: builds RFC 8785 (JSON Canonicalization Scheme) text.
+//
+// Members are kept sorted by key (std::map over bytes, which is the JCS order
+// for the ASCII keys this project uses); strings are escaped as ECMAScript's
+// JSON.stringify does; numbers are integers only (every number tokenlog
+// prints is an integer below 2^53). REQUIRES: string values are valid UTF-8
+// (callers sanitize foreign text first). Not thread-safe; a value type.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace tokenlog {
+
+class JcsObject {
+ public:
+  JcsObject& Str(std::string_view key, std::string_view value);
+  JcsObject& Int(std::string_view key, int64_t value);
+  JcsObject& Uint(std::string_view key, uint64_t value);
+  JcsObject& Bool(std::string_view key, bool value);
+  JcsObject& Null(std::string_view key);
+  JcsObject& Obj(std::string_view key, const JcsObject& value);
+  // A member whose value is already canonical JSON text.
+  JcsObject& Raw(std::string_view key, std::string value);
+
+  std::string Render() const;
+
+ private:
+  std::map<std::string, std::string, std::less<>> members_;
+};
+
+// Appends `value` as a JCS string literal (with quotes) to `out`.
+void AppendJcsString(std::string& out, std::string_view value);
+
+}  // namespace tokenlog

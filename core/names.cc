@@ -1,0 +1,34 @@
+#include "core/names.h"
+
+namespace tokenlog {
+
+bool IsValidTenant(std::string_view tenant) {
+  if (tenant.empty() || tenant.size() > 63) return false;
+  for (size_t i = 0; i < tenant.size(); ++i) {
+    char c = tenant[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && !(i > 0 && c == '-')) return false;
+  }
+  return true;
+}
+
+Result<std::string> NormalizeUsername(std::string_view username, Code error_code) {
+  if (username.empty()) return Status(error_code, "username is empty");
+  if (username.size() > 254) {
+    return Status(error_code, "username is longer than 254 characters");
+  }
+  std::string out;
+  out.reserve(username.size());
+  for (char c : username) {
+    if (c < 0x21 || c > 0x7E) {
+      return Status(error_code, "username must be printable ASCII without spaces");
+    }
+    if (c == ':' || c == '/') {
+      return Status(error_code, "username must not contain ':' or '/'");
+    }
+    out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+}  // namespace tokenlog

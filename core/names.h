@@ -1,0 +1,20 @@
+// Grammar of tenant ids and usernames (API.md, "Words").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace tokenlog {
+
+// A tenant id: [a-z0-9][a-z0-9-]{0,62}. Not case-folded.
+bool IsValidTenant(std::string_view tenant);
+
+// A username: 1..254 chars of printable ASCII (0x21..0x7E) except ':' and
+// '/'. Returns it lower-cased (usernames compare case-insensitively), or
+// `error_code` with a detail naming the rule broken.
+Result<std::string> NormalizeUsername(std::string_view username,
+                                      Code error_code = Code::kInvalidRequest);
+
+}  // namespace tokenlog

@@ -1,0 +1,134 @@
+#include "projections/records.h"
+
+#include <cstring>
+
+#include "core/bytes.h"
+
+namespace tokenlog::projections {
+
+namespace {
+constexpr uint8_t kRecordVersion = 1;
+
+std::string Join(std::string_view a, std::string_view b) {
+  std::string k(a);
+  k.push_back('\0');
+  k.append(b);
+  return k;
+}
+
+Status Bad(std::string_view what, std::string_view field) {
+  return Status(Code::kCorruption, std::string(what) + " record: bad or truncated " +
+                                       std::string(field));
+}
+}  // namespace
+
+std::string UserTokensPrefix(std::string_view tenant, std::string_view user) {
+  return Join(tenant, user) + '\0';
+}
+std::string UserTokensKey(std::string_view tenant, std::string_view user, uint64_t mint_seq) {
+  return UserTokensPrefix(tenant, user) + EncodeU64(mint_seq);
+}
+std::string TenantTokensPrefix(std::string_view tenant) { return std::string(tenant) + '\0'; }
+std::string TenantTokensKey(std::string_view tenant, uint64_t mint_seq) {
+  return TenantTokensPrefix(tenant) + EncodeU64(mint_seq);
+}
+std::string UsersKey(std::string_view tenant, std::string_view user) { return Join(tenant, user); }
+std::string ExpiryKey(int64_t expires_at, std::string_view token_id) {
+  return EncodeU64(static_cast<uint64_t>(expires_at)) + std::string(token_id);
+}
+std::string HashKey(const Digest& sha256) {
+  return std::string(reinterpret_cast<const char*>(sha256.data()), sha256.size());
+}
+
+std::string EncodeTokenRecord(const TokenRecord& r) {
+  ByteWriter w;
+  w.U8(kRecordVersion);
+  w.Str(r.id);
+  w.Str(r.tenant);
+  w.Str(r.user);
+  w.Str(r.label);
+  w.Str(r.hint);
+  w.Bytes(HashKey(r.sha256));
+  w.U64(r.mint_seq);
+  w.I64(r.created_at);
+  w.OptI64(r.expires_at);
+  w.OptI64(r.revoked_at);
+  w.U8(r.revoked_reason ? static_cast<uint8_t>(*r.revoked_reason) : 0);
+  w.OptI64(r.last_used_at);
+  w.U8(r.expired_logged ? 1 : 0);
+  return w.Release();
+}
+
+Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
+  ByteReader r(bytes);
+  TokenRecord t;
+  uint8_t version = 0;
+  bool bad_presence = false;
+  if (!r.U8(&version) || version != kRecordVersion) return Bad("token", "version");
+  if (!r.Str(&t.id)) return Bad("token", "id");
+  if (!r.Str(&t.tenant)) return Bad("token", "tenant");
+  if (!r.Str(&t.user)) return Bad("token", "user");
+  if (!r.Str(&t.label)) return Bad("token", "label");
+  if (!r.Str(&t.hint)) return Bad("token", "hint");
+  std::string_view sha;
+  if (!r.Bytes(t.sha256.size(), &sha)) return Bad("token", "sha256");
+  std::memcpy(t.sha256.data(), sha.data(), sha.size());
+  if (!r.U64(&t.mint_seq)) return Bad("token", "mint_seq");
+  if (!r.I64(&t.created_at)) return Bad("token", "created_at");
+  if (!r.OptI64(&t.expires_at, &bad_presence)) return Bad("token", "expires_at");
+  if (!r.OptI64(&t.revoked_at, &bad_presence)) return Bad("token", "revoked_at");
+  uint8_t reason = 0;
+  if (!r.U8(&reason) || reason > kMaxRevokeReason) return Bad("token", "revoked_reason");
+  if (reason != 0) t.revoked_reason = static_cast<RevokeReason>(reason);
+  if (!r.OptI64(&t.last_used_at, &bad_presence)) return Bad("token", "last_used_at");
+  uint8_t logged = 0;
+  if (!r.U8(&logged) || logged > 1) return Bad("token", "expired_logged");
+  t.expired_logged = logged == 1;
+  if (r.remaining() != 0) return Bad("token", "trailing bytes");
+  return t;
+}
+
+std::string EncodePolicy(const Policy& p) {
+  ByteWriter w;
+  w.U8(kRecordVersion);
+  w.U8(p.limits.max_lifetime_days ? 1 : 0);
+  if (p.limits.max_lifetime_days) w.U32(static_cast<uint32_t>(*p.limits.max_lifetime_days));
+  w.U32(static_cast<uint32_t>(p.limits.default_lifetime_days));
+  w.U64(p.version);
+  w.OptI64(p.updated_at);
+  w.OptStr(p.updated_by);
+  return w.Release();
+}
+
+Result<Policy> DecodePolicy(std::string_view bytes) {
+  ByteReader r(bytes);
+  Policy p;
+  uint8_t version = 0, present = 0;
+  bool bad_presence = false;
+  if (!r.U8(&version) || version != kRecordVersion) return Bad("policy", "version");
+  if (!r.U8(&present) || present > 1) return Bad("policy", "max_lifetime_days");
+  if (present) {
+    uint32_t max;
+    if (!r.U32(&max)) return Bad("policy", "max_lifetime_days");
+    p.limits.max_lifetime_days = static_cast<int32_t>(max);
+  } else {
+    p.limits.max_lifetime_days.reset();
+  }
+  uint32_t def;
+  if (!r.U32(&def)) return Bad("policy", "default_lifetime_days");
+  p.limits.default_lifetime_days = static_cast<int32_t>(def);
+  if (!r.U64(&p.version)) return Bad("policy", "policy_version");
+  if (!r.OptI64(&p.updated_at, &bad_presence)) return Bad("policy", "updated_at");
+  if (!r.OptStr(&p.updated_by, &bad_presence)) return Bad("policy", "updated_by");
+  if (r.remaining() != 0) return Bad("policy", "trailing bytes");
+  return p;
+}
+
+std::string EncodeDeactivation(uint64_t seq) {
+  ByteWriter w;
+  w.U8(kRecordVersion);
+  w.U64(seq);
+  return w.Release();
+}
+
+}  // namespace tokenlog::projections

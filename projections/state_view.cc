@@ -1,0 +1,106 @@
+#include "projections/state_view.h"
+
+#include "core/bytes.h"
+#include "projections/records.h"
+
+namespace tokenlog::projections {
+
+Result<std::optional<TokenRecord>> ProjectionState::Token(std::string_view token_id) const {
+  TL_ASSIGN_OR_RETURN(std::optional<std::string> raw, reader_.Get(Keyspace::kTokens, token_id));
+  if (!raw) return std::optional<TokenRecord>();
+  TL_ASSIGN_OR_RETURN(TokenRecord t, DecodeTokenRecord(*raw));
+  return std::optional<TokenRecord>(std::move(t));
+}
+
+Result<std::optional<std::string>> ProjectionState::TokenIdByHash(const Digest& sha256) const {
+  return reader_.Get(Keyspace::kTokenHash, HashKey(sha256));
+}
+
+Status ProjectionState::VisitIndex(Keyspace index, const std::string& prefix, uint64_t before_seq,
+                                   const std::function<bool(TokenRecord&&)>& keep) const {
+  std::string start;
+  if (before_seq > 0) start = prefix + EncodeU64(before_seq - 1);
+  Status inner;
+  TL_RETURN_IF_ERROR(reader_.Scan(index, prefix, start, /*reverse=*/true,
+                                  [&](std::string_view, std::string_view id) {
+                                    auto t = Token(id);
+                                    if (!t.ok()) {
+                                      inner = t.status();
+                                      return false;
+                                    }
+                                    if (!*t) {
+                                      inner = Status(Code::kCorruption,
+                                                     "index names unknown token " +
+                                                         std::string(id));
+                                      return false;
+                                    }
+                                    return keep(std::move(**t));
+                                  }));
+  return inner;
+}
+
+Result<std::vector<TokenRecord>> ProjectionState::UserTokens(std::string_view tenant,
+                                                             std::string_view user) const {
+  std::vector<TokenRecord> out;
+  TL_RETURN_IF_ERROR(VisitIndex(Keyspace::kUserTokens, UserTokensPrefix(tenant, user), 0,
+                                [&](TokenRecord&& t) {
+                                  out.push_back(std::move(t));
+                                  return true;
+                                }));
+  return out;
+}
+
+Result<std::vector<TokenRecord>> ProjectionState::TenantTokens(std::string_view tenant) const {
+  std::vector<TokenRecord> out;
+  TL_RETURN_IF_ERROR(VisitIndex(Keyspace::kTenantTokens, TenantTokensPrefix(tenant), 0,
+                                [&](TokenRecord&& t) {
+                                  out.push_back(std::move(t));
+                                  return true;
+                                }));
+  return out;
+}
+
+Result<Policy> ProjectionState::PolicyOf(std::string_view tenant) const {
+  TL_ASSIGN_OR_RETURN(std::optional<std::string> raw, reader_.Get(Keyspace::kPolicies, tenant));
+  if (!raw) return Policy{};
+  return DecodePolicy(*raw);
+}
+
+Result<bool> ProjectionState::IsDeactivated(std::string_view tenant, std::string_view user) const {
+  TL_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                      reader_.Get(Keyspace::kUsers, UsersKey(tenant, user)));
+  return raw.has_value();
+}
+
+Result<std::vector<std::string>> ProjectionState::DueForExpiry(int64_t now, size_t limit) const {
+  std::vector<std::string> out;
+  TL_RETURN_IF_ERROR(reader_.Scan(Keyspace::kExpiry, "", "", /*reverse=*/false,
+                                  [&](std::string_view key, std::string_view) {
+                                    if (key.size() < 8) return false;
+                                    auto at = static_cast<int64_t>(DecodeU64(key));
+                                    if (at > now || out.size() >= limit) return false;
+                                    out.emplace_back(key.substr(8));
+                                    return true;
+                                  }));
+  return out;
+}
+
+Result<TokenPage> ProjectionState::TokensPage(const TokenPageQuery& q) const {
+  TokenPage page;
+  bool more = false;
+  Keyspace index = q.user ? Keyspace::kUserTokens : Keyspace::kTenantTokens;
+  std::string prefix = q.user ? UserTokensPrefix(q.tenant, *q.user) : TenantTokensPrefix(q.tenant);
+  TL_RETURN_IF_ERROR(VisitIndex(index, prefix, q.before_mint_seq, [&](TokenRecord&& t) {
+    if (q.status && t.StatusAt(q.now) != *q.status) return true;
+    if (page.tokens.size() == q.limit) {
+      more = true;
+      return false;
+    }
+    page.tokens.push_back(std::move(t));
+    return true;
+  }));
+  if (more && !page.tokens.empty()) page.next_before_mint_seq = page.tokens.back().mint_seq;
+  return page;
+}
+
+}  // namespace tokenlog::projections

@@ -1,0 +1,467 @@
+#include "storage/event_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <cstring>
+
+#include "core/bytes.h"
+#include "core/event_codec.h"
+#include "core/event_json.h"
+
+namespace tokenlog::storage {
+
+namespace {
+
+constexpr const char* kEventsCf = "events";
+constexpr const char* kMetaCf = "meta";
+constexpr const char* kHeadKey = "head";
+constexpr const char* kSchemaKey = "projection_schema";
+// Bump when a projection's layout or apply() changes: the next open rebuilds.
+constexpr uint64_t kProjectionSchema = 1;
+constexpr size_t kMaxGroup = 512;
+constexpr uint64_t kRebuildChunk = 8192;
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  return Status(Code::kUnavailable, std::string(what) + ": " + s.ToString());
+}
+
+std::string EncodeHead(const LogHead& h) {
+  ByteWriter w;
+  w.U8(1);
+  w.U64(h.seq);
+  w.Bytes(std::string_view(reinterpret_cast<const char*>(h.hash.data()), h.hash.size()));
+  w.I64(h.time);
+  return w.Release();
+}
+
+Result<LogHead> DecodeHead(std::string_view raw) {
+  ByteReader r(raw);
+  LogHead h;
+  uint8_t version = 0;
+  std::string_view hash;
+  if (!r.U8(&version) || version != 1 || !r.U64(&h.seq) || !r.Bytes(32, &hash) ||
+      !r.I64(&h.time) || r.remaining() != 0) {
+    return Status(Code::kCorruption, "log head record is malformed");
+  }
+  std::memcpy(h.hash.data(), hash.data(), 32);
+  return h;
+}
+
+// The last key (<= `start` when given) with `prefix`, or the first (>= start).
+void Position(rocksdb::Iterator* it, std::string_view prefix, std::string_view start,
+              bool reverse) {
+  if (!reverse) {
+    it->Seek(start.empty() ? rocksdb::Slice(prefix.data(), prefix.size())
+                           : rocksdb::Slice(start.data(), start.size()));
+    return;
+  }
+  if (!start.empty()) {
+    it->SeekForPrev(rocksdb::Slice(start.data(), start.size()));
+    return;
+  }
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
+  if (end.empty()) {
+    it->SeekToLast();
+    return;
+  }
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  it->SeekForPrev(end);
+  if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
+}
+
+Status Walk(rocksdb::Iterator* it, std::string_view prefix, std::string_view start, bool reverse,
+            const ScanVisitor& visit) {
+  Position(it, prefix, start, reverse);
+  for (; it->Valid(); reverse ? it->Prev() : it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+    rocksdb::Slice v = it->value();
+    if (!visit(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan");
+  return Status();
+}
+
+}  // namespace
+
+// The RocksDB handles.
+class EventStore::Impl {
+ public:
+  ~Impl() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  rocksdb::ColumnFamilyHandle* projection(Keyspace ks) const {
+    return projections[static_cast<size_t>(ks)];
+  }
+
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> projections{};
+  rocksdb::ColumnFamilyOptions cf_options;
+  bool read_only = false;
+};
+
+namespace {
+
+// Committed state: reads RocksDB directly.
+class DbReader final : public KeyspaceReader {
+ public:
+  explicit DbReader(const EventStore::Impl* impl) : impl_(impl) {}
+  Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
+    std::string value;
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->projection(ks),
+                            rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromRocks(s, "read");
+    return std::optional<std::string>(std::move(value));
+  }
+  Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
+              const ScanVisitor& visit) const override {
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->projection(ks)));
+    return Walk(it.get(), prefix, start, reverse, visit);
+  }
+
+ private:
+  const EventStore::Impl* impl_;
+};
+
+// A group's view: reads through the pending batch, writes into it.
+class BatchView final : public KeyspaceWriter {
+ public:
+  BatchView(const EventStore::Impl* impl, rocksdb::WriteBatchWithIndex* batch)
+      : impl_(impl), batch_(batch) {}
+  Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
+    std::string value;
+    auto s = batch_->GetFromBatchAndDB(impl_->db, rocksdb::ReadOptions(), impl_->projection(ks),
+                                       rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromRocks(s, "read");
+    return std::optional<std::string>(std::move(value));
+  }
+  Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
+              const ScanVisitor& visit) const override {
+    auto* cf = impl_->projection(ks);
+    std::unique_ptr<rocksdb::Iterator> it(
+        batch_->NewIteratorWithBase(cf, impl_->db->NewIterator(rocksdb::ReadOptions(), cf)));
+    return Walk(it.get(), prefix, start, reverse, visit);
+  }
+  void Put(Keyspace ks, std::string_view key, std::string_view value) override {
+    batch_->Put(impl_->projection(ks), rocksdb::Slice(key.data(), key.size()),
+                rocksdb::Slice(value.data(), value.size()));
+  }
+  void Delete(Keyspace ks, std::string_view key) override {
+    batch_->Delete(impl_->projection(ks), rocksdb::Slice(key.data(), key.size()));
+  }
+
+ private:
+  const EventStore::Impl* impl_;
+  rocksdb::WriteBatchWithIndex* batch_;
+};
+
+// Seq, time and the hash chain for `e`, following `head`; then `head` moves.
+void Chain(Event& e, LogHead& head, int64_t now) {
+  e.seq = head.seq + 1;
+  e.time = now;
+  e.prev_hash = head.hash;
+  e.hash = ComputeEventHash(e);
+  head = LogHead{e.seq, e.hash, e.time};
+}
+
+}  // namespace
+
+struct EventStore::Pending {
+  DecideFn decide;
+  std::promise<Result<std::vector<Event>>> done;
+};
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, OpenMode mode,
+                                                     const Projector& projector,
+                                                     const Clock& clock) {
+  auto impl = std::make_unique<Impl>();
+  impl->read_only = mode == OpenMode::kReadOnly;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  impl->cf_options = cf;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !impl->read_only;
+  db_options.create_missing_column_families = !impl->read_only;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 4;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
+  descriptors.emplace_back(kEventsCf, cf);
+  descriptors.emplace_back(kMetaCf, cf);
+  for (size_t i = 0; i < kKeyspaceCount; ++i) {
+    descriptors.emplace_back(std::string(KeyspaceName(static_cast<Keyspace>(i))), cf);
+  }
+  rocksdb::Status s;
+  if (impl->read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &impl->db);
+  } else {
+    s = rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &impl->db);
+  }
+  if (!s.ok()) return FromRocks(s, "cannot open the data directory " + path);
+  impl->events = impl->handles[1];
+  impl->meta = impl->handles[2];
+  for (size_t i = 0; i < kKeyspaceCount; ++i) impl->projections[i] = impl->handles[3 + i];
+
+  std::unique_ptr<EventStore> store(new EventStore());
+  store->projector_ = &projector;
+  store->clock_ = &clock;
+  store->impl_ = std::move(impl);
+  store->committed_ = std::make_unique<DbReader>(store->impl_.get());
+
+  // The head of the log is its last event; the meta head and schema say
+  // whether the projections were written for exactly that log.
+  rocksdb::DB* db = store->impl_->db;
+  LogHead log_head;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(),
+                                                          store->impl_->events));
+    it->SeekToLast();
+    if (!it->status().ok()) return FromRocks(it->status(), "reading the log");
+    if (it->Valid()) {
+      TL_ASSIGN_OR_RETURN(Event last,
+                          DecodeEvent(std::string_view(it->value().data(), it->value().size())));
+      log_head = LogHead{last.seq, last.hash, last.time};
+    }
+  }
+  std::string raw_head, raw_schema;
+  bool current = false;
+  if (db->Get(rocksdb::ReadOptions(), store->impl_->meta, kHeadKey, &raw_head).ok() &&
+      db->Get(rocksdb::ReadOptions(), store->impl_->meta, kSchemaKey, &raw_schema).ok()) {
+    auto meta_head = DecodeHead(raw_head);
+    current = meta_head.ok() && *meta_head == log_head && raw_schema == EncodeU64(kProjectionSchema);
+  } else {
+    current = log_head.seq == 0;
+  }
+  store->head_ = log_head;
+  if (!current) {
+    if (store->impl_->read_only) {
+      return Status(Code::kUnavailable,
+                    "the projections are not current with the log; run `tokenlog rebuild`");
+    }
+    TL_RETURN_IF_ERROR(store->Rebuild());
+  }
+  if (!store->impl_->read_only) store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+EventStore::~EventStore() { Close(); }
+
+void EventStore::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+LogHead EventStore::head() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return head_;
+}
+
+bool EventStore::writable() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writable_ && !impl_->read_only && !stopping_;
+}
+
+void EventStore::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
+
+Result<std::vector<Event>> EventStore::Execute(DecideFn decide) {
+  auto pending = std::make_unique<Pending>();
+  pending->decide = std::move(decide);
+  auto future = pending->done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || impl_->read_only) {
+      return Status(Code::kUnavailable, "the event log is not accepting writes");
+    }
+    queue_.push_back(std::move(pending));
+  }
+  cv_.notify_one();
+  return future.get();
+}
+
+void EventStore::WriterLoop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Pending>> group;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      while (!queue_.empty() && group.size() < kMaxGroup) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    RunGroup(group);
+  }
+}
+
+void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
+  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  BatchView view(impl_.get(), &batch);
+  LogHead head = this->head();
+  const LogHead group_start = head;
+  std::vector<std::optional<Result<std::vector<Event>>>> results(group.size());
+  std::vector<Event> committed;
+
+  for (size_t i = 0; i < group.size(); ++i) {
+    batch.SetSavePoint();
+    const LogHead saved = head;
+    int64_t now = std::max(clock_->NowMillis(), head.time);
+    Result<std::vector<Event>> decided = group[i]->decide(view, now);
+    Status failed;
+    if (!decided.ok()) {
+      failed = decided.status();
+    } else {
+      for (Event& e : *decided) {
+        Chain(e, head, now);
+        std::string key = EncodeU64(e.seq);
+        batch.Put(impl_->events, key, EncodeEvent(e));
+        failed = projector_->Apply(e, view);
+        if (!failed.ok()) break;
+      }
+    }
+    if (!failed.ok()) {
+      (void)batch.RollbackToSavePoint();
+      head = saved;
+      results[i] = Result<std::vector<Event>>(failed);
+      continue;
+    }
+    (void)batch.PopSavePoint();
+    results[i] = std::move(decided);
+  }
+
+  Status write;
+  if (head.seq != group_start.seq) {
+    batch.Put(impl_->meta, kHeadKey, EncodeHead(head));
+    batch.Put(impl_->meta, kSchemaKey, EncodeU64(kProjectionSchema));
+    rocksdb::WriteOptions options;
+    options.sync = true;
+    auto s = impl_->db->Write(options, batch.GetWriteBatch());
+    if (!s.ok()) {
+      // A failed write may leave RocksDB in a background-error state; try to
+      // clear it so that the next group can succeed once the cause is gone.
+      (void)impl_->db->Resume();
+      write = FromRocks(s, "the event log could not be written");
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    writable_ = write.ok();
+    if (write.ok()) head_ = head;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (write.ok() || !results[i]->ok()) {
+      if (write.ok() && results[i]->ok()) {
+        for (const Event& e : results[i]->value()) committed.push_back(e);
+      }
+      group[i]->done.set_value(std::move(*results[i]));
+    } else {
+      group[i]->done.set_value(Result<std::vector<Event>>(write));
+    }
+  }
+  if (!committed.empty() && listener_) listener_(committed);
+}
+
+Status EventStore::ScanEvents(
+    uint64_t from_seq, const std::function<bool(uint64_t, std::string_view)>& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->events));
+  std::string start = EncodeU64(from_seq);
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) {
+      return Status(Code::kCorruption, "events key of " + std::to_string(it->key().size()) +
+                                           " bytes (expected 8)");
+    }
+    uint64_t seq = DecodeU64(std::string_view(it->key().data(), 8));
+    if (!visit(seq, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the log");
+  return Status();
+}
+
+Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progress) {
+  if (impl_->read_only) return Status(Code::kUnavailable, "rebuild needs a writable store");
+  rocksdb::DB* db = impl_->db;
+  // Recreate every projection column family empty.
+  for (size_t i = 0; i < kKeyspaceCount; ++i) {
+    auto* old = impl_->projections[i];
+    auto s = db->DropColumnFamily(old);
+    if (!s.ok()) return FromRocks(s, "dropping a projection");
+    rocksdb::ColumnFamilyHandle* fresh = nullptr;
+    s = db->CreateColumnFamily(impl_->cf_options, old->GetName(), &fresh);
+    if (!s.ok()) return FromRocks(s, "creating a projection");
+    for (auto& h : impl_->handles) {
+      if (h == old) h = fresh;
+    }
+    db->DestroyColumnFamilyHandle(old);
+    impl_->projections[i] = fresh;
+  }
+
+  uint64_t total = 0;
+  {
+    LogHead h = head();
+    total = h.seq;
+  }
+  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
+  BatchView view(impl_.get(), &batch);
+  LogHead head;
+  uint64_t done = 0, in_batch = 0;
+  Status failed;
+  rocksdb::WriteOptions unsynced;
+  TL_RETURN_IF_ERROR(ScanEvents(1, [&](uint64_t seq, std::string_view raw) {
+    auto e = DecodeEvent(raw);
+    if (!e.ok()) {
+      failed = Status(Code::kCorruption, "seq " + std::to_string(seq) + ": " + e.status().detail());
+      return false;
+    }
+    failed = projector_->Apply(*e, view);
+    if (!failed.ok()) return false;
+    head = LogHead{e->seq, e->hash, e->time};
+    ++done;
+    if (++in_batch == kRebuildChunk) {
+      auto s = db->Write(unsynced, batch.GetWriteBatch());
+      if (!s.ok()) {
+        failed = FromRocks(s, "writing projections");
+        return false;
+      }
+      batch.Clear();
+      in_batch = 0;
+      if (progress) progress(done, total);
+    }
+    return true;
+  }));
+  TL_RETURN_IF_ERROR(failed);
+  batch.Put(impl_->meta, kHeadKey, EncodeHead(head));
+  batch.Put(impl_->meta, kSchemaKey, EncodeU64(kProjectionSchema));
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  auto s = db->Write(synced, batch.GetWriteBatch());
+  if (!s.ok()) return FromRocks(s, "writing projections");
+  if (progress) progress(done, total);
+  std::lock_guard<std::mutex> lock(mu_);
+  head_ = head;
+  return Status();
+}
+
+}  // namespace tokenlog::storage

@@ -1,0 +1,129 @@
+// EventStore: the RocksDB event log and its projection column families.
+//
+// Layout: column family `events` (key: seq as 8 big-endian bytes, value:
+// core/event_codec.h), one column family per projection Keyspace (named by
+// KeyspaceName), and `meta` (log head, projection schema). Everything but
+// `events` can be recreated by Rebuild().
+//
+// Writes: one writer thread drains the queue of pending commands as a group.
+// Each command's decide() runs against a view that reads through the group's
+// pending WriteBatchWithIndex, so it sees the earlier commands of its group;
+// its events get seq, time and the hash chain, are encoded into `events`, and
+// the Projector applies them into the same batch. The group is written with
+// one synced write; only then does Execute() return. A command whose decide()
+// or apply fails is rolled back to its save point alone.
+//
+// Thread-safety: Execute() and every read method may be called from any
+// thread. Rebuild() must not run concurrently with Execute().
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/ports.h"
+#include "core/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Cache;
+}  // namespace rocksdb
+
+namespace tokenlog::storage {
+
+struct LogHead {
+  uint64_t seq = 0;    // 0: empty log
+  Digest hash{};       // hash of event `seq` (zeros for an empty log)
+  int64_t time = 0;    // time of event `seq`
+  bool operator==(const LogHead&) const = default;
+};
+
+enum class OpenMode {
+  kReadWrite,  // the server: creates the directory if missing
+  kReadOnly,   // tools on a stopped server's data or a backup
+};
+
+// Called on the writer thread after each successful group commit, with the
+// events in seq order. Must not call Execute().
+using CommitListener = std::function<void(const std::vector<Event>&)>;
+
+class EventStore {
+ public:
+  // Decides a command against the group's state at time `now` (never earlier
+  // than the last event's time). Returns the events to append, or a refusal.
+  using DecideFn = std::function<Result<std::vector<Event>>(const KeyspaceReader& state,
+                                                            int64_t now)>;
+
+  // Opens (read-write: creating) the store at `path`. `projector` and `clock`
+  // must outlive the store. When the projections are not current with the
+  // log (first open after an upgrade, or a foreign change) they are rebuilt
+  // before Open returns. Code::kUnavailable with RocksDB's message on failure.
+  static Result<std::unique_ptr<EventStore>> Open(const std::string& path, OpenMode mode,
+                                                  const Projector& projector, const Clock& clock);
+  ~EventStore();
+
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Runs `decide` on the writer thread and appends its events durably.
+  // Returns them with seq, time and hashes set (empty when decide returned
+  // none). kUnavailable when the write failed: then nothing of it is stored.
+  Result<std::vector<Event>> Execute(DecideFn decide);
+
+  // Committed state, read directly from RocksDB.
+  const KeyspaceReader& committed() const { return *committed_; }
+
+  LogHead head() const;
+  // True while the last write succeeded (or none failed since the last
+  // success).
+  bool writable() const;
+
+  // Visits events from `from_seq` on, ascending, while `visit` returns true.
+  // Decode errors stop the walk with kCorruption naming the seq.
+  Status ScanEvents(uint64_t from_seq,
+                    const std::function<bool(uint64_t seq, std::string_view raw)>& visit) const;
+
+  // Drops every projection and replays `events` into them. `progress` is
+  // called every few thousand events with (done, total).
+  Status Rebuild(const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
+
+  void SetCommitListener(CommitListener listener);
+
+  // Pending commands are answered, then the writer thread stops. Idempotent.
+  void Close();
+
+  class Impl;  // the RocksDB handles; opaque outside event_store.cc
+
+ private:
+  struct Pending;
+  EventStore() = default;
+
+  void WriterLoop();
+  void RunGroup(std::vector<std::unique_ptr<Pending>>& group);
+
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<KeyspaceReader> committed_;
+  const Projector* projector_ = nullptr;
+  const Clock* clock_ = nullptr;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Pending>> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                       // GUARDED_BY(mu_)
+  LogHead head_;                                // GUARDED_BY(mu_); written by the writer only
+  bool writable_ = true;                        // GUARDED_BY(mu_)
+  CommitListener listener_;                     // set before the first Execute
+  std::thread writer_;
+};
+
+}  // namespace tokenlog::storage

@@ -1,0 +1,259 @@
+// The event store with the real projector on RocksDB in a temp directory.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "core/commands.h"
+#include "core/event_codec.h"
+#include "core/event_json.h"
+#include "core/token_codec.h"
+#include "projections/memory_keyspaces.h"
+#include "projections/state_view.h"
+#include "projections/token_projector.h"
+#include "storage/event_store.h"
+#include "tests/temp_dir.h"
+
+using namespace tokenlog;
+using tokenlog::projections::MemoryKeyspaces;
+using tokenlog::projections::ProjectionState;
+using tokenlog::projections::TokenProjector;
+using tokenlog::storage::EventStore;
+using tokenlog::storage::OpenMode;
+
+namespace {
+
+constexpr int64_t kStart = 1'795'000'000'000;  // 2026-11-18
+
+struct Fixture {
+  testing::TempDir dir;
+  FakeClock clock{kStart};
+  SeededRandom random{42};
+  TokenProjector projector;
+  std::unique_ptr<EventStore> store;
+
+  Fixture() { Reopen(); }
+  void Reopen() {
+    store.reset();
+    auto opened = EventStore::Open(dir.path(), OpenMode::kReadWrite, projector, clock);
+    REQUIRE(opened.ok());
+    store = std::move(opened).value();
+  }
+
+  CommandContext Ctx(const std::string& tenant, const std::string& user, ActorRole role) {
+    CommandContext ctx;
+    ctx.tenant = tenant;
+    ctx.actor = Actor{role, user, "127.0.0.1"};
+    ctx.random = &random;
+    return ctx;
+  }
+
+  // Runs a decision through the store; returns the decision (with the
+  // committed events) or its refusal.
+  template <typename F>
+  Result<Decision> Run(F decide_fn) {
+    Decision out;
+    auto r = store->Execute([&](const KeyspaceReader& ks, int64_t now) -> Result<std::vector<Event>> {
+      ProjectionState state(ks);
+      TL_ASSIGN_OR_RETURN(Decision d, decide_fn(state, now));
+      out = d;
+      return std::move(d.events);
+    });
+    if (!r.ok()) return r.status();
+    out.events = std::move(r).value();
+    return out;
+  }
+
+  Result<Decision> Mint(const std::string& tenant, const std::string& user, const std::string& label) {
+    return Run([&](const StateReader& s, int64_t now) {
+      auto ctx = Ctx(tenant, user, ActorRole::kUser);
+      ctx.now = now;
+      return DecideMint(s, ctx, user, label, ExpiryRequest{});
+    });
+  }
+
+  // Every key and value of every projection keyspace, as stored.
+  std::vector<std::vector<std::pair<std::string, std::string>>> Dump() {
+    std::vector<std::vector<std::pair<std::string, std::string>>> out(kKeyspaceCount);
+    for (size_t i = 0; i < kKeyspaceCount; ++i) {
+      REQUIRE(store->committed()
+                  .Scan(static_cast<Keyspace>(i), "", "", false,
+                        [&](std::string_view k, std::string_view v) {
+                          out[i].emplace_back(std::string(k), std::string(v));
+                          return true;
+                        })
+                  .ok());
+    }
+    return out;
+  }
+
+  // The same keyspaces from a fresh in-memory replay of the log.
+  std::vector<std::vector<std::pair<std::string, std::string>>> Replay() {
+    MemoryKeyspaces mem;
+    uint64_t expected = 1;
+    Digest prev{};
+    REQUIRE(store->ScanEvents(1, [&](uint64_t seq, std::string_view raw) {
+      auto e = DecodeEvent(raw);
+      REQUIRE(e.ok());
+      CHECK(seq == expected);
+      CHECK(e->seq == expected);
+      CHECK(e->prev_hash == prev);
+      CHECK(ComputeEventHash(*e) == e->hash);
+      prev = e->hash;
+      ++expected;
+      REQUIRE(projector.Apply(*e, mem).ok());
+      return true;
+    }).ok());
+    std::vector<std::vector<std::pair<std::string, std::string>>> out(kKeyspaceCount);
+    for (size_t i = 0; i < kKeyspaceCount; ++i) {
+      for (const auto& [k, v] : mem.keyspace(static_cast<Keyspace>(i))) out[i].emplace_back(k, v);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("appends are chained, numbered from 1 and survive a reopen") {
+  Fixture f;
+  auto a = f.Mint("acme", "alice@acme.example", "laptop");
+  REQUIRE(a.ok());
+  auto b = f.Mint("acme", "alice@acme.example", "desktop");
+  REQUIRE(b.ok());
+  REQUIRE(a->events.size() == 1);
+  CHECK(a->events[0].seq == 1);
+  CHECK(b->events[0].seq == 2);
+  CHECK(a->events[0].prev_hash == kGenesisHash);
+  CHECK(b->events[0].prev_hash == a->events[0].hash);
+  CHECK(f.store->head().seq == 2);
+  CHECK(f.store->head().hash == b->events[0].hash);
+
+  auto before = f.Dump();
+  f.Reopen();
+  CHECK(f.store->head().seq == 2);
+  CHECK(f.store->head().hash == b->events[0].hash);
+  CHECK(f.Dump() == before);
+  ProjectionState state(f.store->committed());
+  auto tokens = state.UserTokens("acme", "alice@acme.example");
+  REQUIRE(tokens.ok());
+  REQUIRE(tokens->size() == 2);
+  CHECK((*tokens)[0].label == "desktop");  // newest first
+  CHECK((*tokens)[1].label == "laptop");
+}
+
+TEST_CASE("a refused command in a group leaves no trace") {
+  Fixture f;
+  auto bad = f.Mint("acme", "bob@acme.example", "   ");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == Code::kInvalidLabel);
+  CHECK(f.store->head().seq == 0);
+  auto failing = f.store->Execute([](const KeyspaceReader&, int64_t) -> Result<std::vector<Event>> {
+    return Status(Code::kTokenLimitReached, "no");
+  });
+  REQUIRE_FALSE(failing.ok());
+  CHECK(f.store->head().seq == 0);
+  for (const auto& ks : f.Dump()) CHECK(ks.empty());
+}
+
+TEST_CASE("the cap is exact under 40 concurrent mints for one user") {
+  Fixture f;
+  std::atomic<int> ok{0}, limited{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 40; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = f.Mint("acme", "carol@acme.example", "t" + std::to_string(i));
+      if (r.ok()) {
+        ++ok;
+      } else if (r.status().code() == Code::kTokenLimitReached) {
+        ++limited;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 5);
+  CHECK(limited == 35);
+  CHECK(other == 0);
+  CHECK(f.store->head().seq == 5);
+}
+
+TEST_CASE("projections equal a replay of the log after a randomized workload, and after Rebuild") {
+  Fixture f;
+  std::mt19937 rng(7);
+  const std::vector<std::string> tenants = {"acme", "globex"};
+  const std::vector<std::string> users = {"a@x", "b@x", "c@x", "d@x"};
+  std::vector<std::pair<std::string, std::string>> minted;  // tenant, token id
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string& tenant = tenants[rng() % tenants.size()];
+    const std::string& user = users[rng() % users.size()];
+    int op = static_cast<int>(rng() % 100);
+    f.clock.Advance(static_cast<int64_t>(rng() % (6 * 3600 * 1000)));
+    Result<Decision> r = Status(Code::kInvalidRequest, "unset");
+    if (op < 40) {
+      ExpiryRequest ex;
+      if (rng() % 3 == 0) ex = ExpiryRequest{ExpiryRequest::Kind::kDays, 1 + int64_t(rng() % 30)};
+      r = f.Run([&](const StateReader& s, int64_t now) {
+        auto ctx = f.Ctx(tenant, user, ActorRole::kUser);
+        ctx.now = now;
+        return DecideMint(s, ctx, user, "label " + std::to_string(i), ex);
+      });
+      if (r.ok()) minted.emplace_back(tenant, *r->token_id);
+    } else if (op < 55 && !minted.empty()) {
+      auto [t, id] = minted[rng() % minted.size()];
+      r = f.Run([&](const StateReader& s, int64_t now) {
+        auto ctx = f.Ctx(t, "admin@x", ActorRole::kAdmin);
+        ctx.now = now;
+        return DecideRevoke(s, ctx, TokenScope{t, std::nullopt}, id, RevokeReason::kAdmin,
+                            std::nullopt);
+      });
+    } else if (op < 68 && !minted.empty()) {
+      auto [t, id] = minted[rng() % minted.size()];
+      r = f.Run([&](const StateReader& s, int64_t now) {
+        auto ctx = f.Ctx(t, "admin@x", ActorRole::kAdmin);
+        ctx.now = now;
+        return DecideRotate(s, ctx, TokenScope{t, std::nullopt}, id, ExpiryRequest{});
+      });
+      if (r.ok()) minted.emplace_back(t, *r->token_id);
+    } else if (op < 76) {
+      PolicyLimits limits;
+      limits.default_lifetime_days = 1 + static_cast<int32_t>(rng() % 20);
+      if (rng() % 4 != 0) limits.max_lifetime_days = limits.default_lifetime_days + int32_t(rng() % 40);
+      else limits.max_lifetime_days.reset();
+      r = f.Run([&](const StateReader& s, int64_t now) {
+        auto ctx = f.Ctx(tenant, "admin@x", ActorRole::kAdmin);
+        ctx.now = now;
+        return DecideSetPolicy(s, ctx, limits);
+      });
+    } else if (op < 82) {
+      r = f.Run([&](const StateReader& s, int64_t now) {
+        auto ctx = f.Ctx(tenant, "admin@x", ActorRole::kAdmin);
+        ctx.now = now;
+        return DecideDeactivate(s, ctx, user);
+      });
+    } else if (op < 88) {
+      r = f.Run([&](const StateReader& s, int64_t now) {
+        auto ctx = f.Ctx(tenant, "admin@x", ActorRole::kAdmin);
+        ctx.now = now;
+        return DecideReactivate(s, ctx, user);
+      });
+    } else {
+      r = f.Run([&](const StateReader& s, int64_t now) { return DecideExpireDue(s, now, 100); });
+    }
+    r.ok() ? ++accepted : ++refused;
+  }
+  INFO("accepted " << accepted << ", refused " << refused << ", head " << f.store->head().seq);
+  CHECK(accepted > 1000);
+  CHECK(f.store->head().seq > 1000);
+
+  auto live = f.Dump();
+  CHECK(live == f.Replay());
+
+  REQUIRE(f.store->Rebuild().ok());
+  CHECK(f.Dump() == live);
+  f.Reopen();
+  CHECK(f.Dump() == live);
+}
