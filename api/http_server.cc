@@ -1,0 +1,346 @@
+#include "api/http_server.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tokenlog::api {
+
+namespace {
+
+// Set by Write() when the reply must end the connection (its request body
+// was not read). One connection is served by one thread at a time.
+thread_local bool t_close_after_reply = false;
+
+constexpr int kPollSliceMillis = 100;
+
+// Waits until `fd` is readable (or writable), at most `timeout_ms`, in slices
+// so that a stopping server is noticed. >0 ready, 0 timeout/stopping, <0 error.
+int WaitFor(int fd, short events, int timeout_ms, const std::atomic<socket_t>* running_sock) {
+  int waited = 0;
+  for (;;) {
+    pollfd p{fd, events, 0};
+    int slice = std::min(kPollSliceMillis, timeout_ms - waited);
+    int r = ::poll(&p, 1, slice < 0 ? 0 : slice);
+    if (r < 0 && errno == EINTR) continue;
+    if (r != 0) return r;
+    waited += slice;
+    if (waited >= timeout_ms) return 0;
+    if (running_sock && *running_sock == INVALID_SOCKET) return 0;
+  }
+}
+
+bool IsJsonMediaType(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  std::string_view type = content_type.substr(0, semi);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  return type.size() == 16 && strncasecmp(type.data(), "application/json", 16) == 0;
+}
+
+std::string ReasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    default: return "Error";
+  }
+}
+
+// A connection: buffered reads (httplib reads the head byte by byte), poll
+// timeouts, and a bounded look at the request head before httplib parses it.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  enum class Head { kReady, kClosed, kTooLarge };
+
+  ConnectionStream(int fd, const HttpLimits& limits, const std::atomic<socket_t>& running)
+      : fd_(fd), limits_(limits), running_(running) {}
+
+  // Waits for the next request (at most `wait_seconds` for its first byte),
+  // then reads until its head is complete, within the limits.
+  Head ReadHead(time_t wait_seconds) {
+    if (pos_ == buf_.size()) {
+      buf_.clear();
+      pos_ = 0;
+      if (WaitFor(fd_, POLLIN, static_cast<int>(wait_seconds * 1000), &running_) <= 0) {
+        return Head::kClosed;
+      }
+    }
+    for (;;) {
+      std::string_view pending(buf_.data() + pos_, buf_.size() - pos_);
+      size_t end = HeadEnd(pending);
+      size_t head_bytes = end == std::string_view::npos ? pending.size() : end;
+      if (head_bytes > limits_.max_header_bytes) return Head::kTooLarge;
+      if (end != std::string_view::npos) {
+        size_t lines = 0;
+        for (size_t i = 0; i < end; ++i) lines += pending[i] == '\n' ? 1 : 0;
+        // The request line and the empty line are not header fields.
+        return lines > limits_.max_header_count + 2 ? Head::kTooLarge : Head::kReady;
+      }
+      if (Fill(limits_.read_timeout_seconds) <= 0) return Head::kClosed;
+    }
+  }
+
+  bool WriteAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = write(data.data(), data.size());
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  bool is_readable() const override {
+    return pos_ < buf_.size() ||
+           WaitFor(fd_, POLLIN, static_cast<int>(limits_.read_timeout_seconds * 1000),
+                   nullptr) > 0;
+  }
+  bool is_writable() const override {
+    return WaitFor(fd_, POLLOUT, static_cast<int>(limits_.write_timeout_seconds * 1000),
+                   nullptr) > 0;
+  }
+  ssize_t read(char* ptr, size_t size) override {
+    if (pos_ == buf_.size()) {
+      buf_.clear();
+      pos_ = 0;
+      ssize_t n = Fill(limits_.read_timeout_seconds);
+      if (n <= 0) return n < 0 ? -1 : 0;
+    }
+    size_t n = std::min(size, buf_.size() - pos_);
+    std::memcpy(ptr, buf_.data() + pos_, n);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    for (;;) {
+      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      return n;
+    }
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    Address(true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    Address(false, ip, port);
+  }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  // Offset of the end of the head (after its empty line) in `s`, or npos.
+  static size_t HeadEnd(std::string_view s) {
+    for (size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) {
+      if (i + 1 < s.size() && s[i + 1] == '\n') return i + 2;
+      if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
+    }
+    return std::string_view::npos;
+  }
+
+  // Appends what the socket has (waiting at most `timeout`). >0 bytes read,
+  // 0 closed or timed out, <0 error.
+  ssize_t Fill(time_t timeout_seconds) {
+    if (WaitFor(fd_, POLLIN, static_cast<int>(timeout_seconds * 1000), nullptr) <= 0) return 0;
+    char chunk[16384];
+    for (;;) {
+      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) buf_.append(chunk, static_cast<size_t>(n));
+      return n;
+    }
+  }
+
+  void Address(bool peer, std::string& ip, int& port) const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    int r = peer ? ::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len)
+                 : ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    if (r != 0) return;
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    if (::getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof(host), serv,
+                      sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+      ip = host;
+      port = std::atoi(serv);
+    }
+  }
+
+  int fd_;
+  const HttpLimits& limits_;
+  const std::atomic<socket_t>& running_;
+  std::string buf_;
+  size_t pos_ = 0;
+};
+
+// The whole response for a request refused before httplib parsed it.
+std::string RawProblem(const Status& status) {
+  Reply r = Reply::Problem(status);
+  return "HTTP/1.1 " + std::to_string(r.status) + " " + ReasonPhrase(r.status) +
+         "\r\nContent-Type: " + r.content_type + "\r\nContent-Length: " +
+         std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
+    : service_(service), metrics_(metrics), limits_(limits) {
+  const int threads = limits_.threads;
+  new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  set_read_timeout(limits_.read_timeout_seconds, 0);
+  set_write_timeout(limits_.write_timeout_seconds, 0);
+  set_keep_alive_timeout(limits_.keep_alive_timeout_seconds);
+  set_keep_alive_max_count(limits_.keep_alive_max_requests);
+  set_payload_max_length(limits_.max_body_bytes);
+
+  set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    auto refuse = [&](const Status& s) {
+      Reply r = Reply::Problem(s);
+      r.close_connection = true;
+      metrics_.CountRequest("refused", r.status, 0);
+      Write(r, req, res);
+      return HandlerResponse::Handled;
+    };
+    if (req.has_header("Transfer-Encoding")) {
+      return refuse(Status(Code::kLengthRequired,
+                           "Transfer-Encoding is not accepted: send the body with a "
+                           "Content-Length"));
+    }
+    size_t lengths = req.get_header_value_count("Content-Length");
+    uint64_t length = 0;
+    if (lengths > 1) {
+      return refuse(Status(Code::kInvalidRequest, "more than one Content-Length header"));
+    }
+    if (lengths == 1) {
+      std::string raw = req.get_header_value("Content-Length");
+      if (raw.empty() || raw.size() > 18 || raw.find_first_not_of("0123456789") != std::string::npos) {
+        return refuse(Status(Code::kInvalidRequest, "Content-Length is not a number"));
+      }
+      length = std::stoull(raw);
+      if (length > limits_.max_body_bytes) {
+        return refuse(Status(Code::kPayloadTooLarge,
+                             "the body is larger than " + std::to_string(limits_.max_body_bytes) +
+                                 " bytes"));
+      }
+    }
+    const std::string& m = req.method;
+    bool httplib_reads_body = m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+    if (httplib_reads_body && length > 0) return HandlerResponse::Unhandled;
+    // No body to read (httplib would wait for EOF on a POST without
+    // Content-Length), or a body httplib would not read for this method.
+    Reply r = Dispatch(req);
+    if (length > 0) r.close_connection = true;
+    Write(r, req, res);
+    return HandlerResponse::Handled;
+  });
+
+  auto with_body = [this](const httplib::Request& req, httplib::Response& res) {
+    Write(Dispatch(req), req, res);
+  };
+  Post(".*", with_body);
+  Put(".*", with_body);
+  Patch(".*", with_body);
+  Delete(".*", with_body);
+
+  set_exception_handler([this](const httplib::Request& req, httplib::Response& res,
+                               std::exception_ptr) {
+    Reply r = Reply::Problem(Status(Code::kUnavailable, "the request could not be processed"));
+    r.close_connection = true;
+    Write(r, req, res);
+  });
+  set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return HandlerResponse::Unhandled;
+    // httplib's own refusals (a malformed request line or head, a URI too long).
+    Status s(Code::kInvalidRequest, "the request is not well-formed HTTP/1.1");
+    if (res.status == 404) s = Status(Code::kNotFound, "no such resource");
+    Reply r = Reply::Problem(s);
+    res.set_content(r.body, r.content_type.c_str());
+    return HandlerResponse::Handled;
+  }));
+}
+
+Reply HttpServer::Dispatch(const httplib::Request& req) {
+  auto start = std::chrono::steady_clock::now();
+  std::string route = "unmatched";
+  Reply reply;
+  bool is_check = req.path.rfind("/v1/auth/check", 0) == 0;
+  if (!is_check && !req.body.empty() &&
+      !IsJsonMediaType(req.get_header_value("Content-Type"))) {
+    reply = Reply::Problem(Status(Code::kUnsupportedMediaType,
+                                  "the body must be application/json"));
+  } else {
+    reply = service_.Handle(req, route);
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.CountRequest(route, reply.status, seconds);
+  return reply;
+}
+
+void HttpServer::Write(const Reply& reply, const httplib::Request&, httplib::Response& res) {
+  res.status = reply.status;
+  for (const auto& [k, v] : reply.headers) res.set_header(k.c_str(), v);
+  if (!reply.content_type.empty()) res.set_content(reply.body, reply.content_type.c_str());
+  if (reply.close_connection) {
+    res.set_header("Connection", "close");
+    t_close_after_reply = true;
+  }
+}
+
+int HttpServer::Bind(const std::string& host, int port, std::string* error) {
+  int bound = port;
+  if (port == 0) {
+    bound = bind_to_any_port(host);
+    if (bound < 0) bound = -1;
+  } else if (!bind_to_port(host, port)) {
+    bound = -1;
+  }
+  if (bound < 0) {
+    *error = "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
+    return -1;
+  }
+  // httplib listens with a backlog of 5; a burst of gateway connections
+  // overflows it and clients wait for a SYN retry. Listen again, larger.
+  if (::listen(svr_sock_, limits_.listen_backlog) != 0) {
+    *error = std::string("cannot set the listen backlog: ") + std::strerror(errno);
+    return -1;
+  }
+  return bound;
+}
+
+bool HttpServer::Serve() { return listen_after_bind(); }
+
+bool HttpServer::process_and_close_socket(socket_t sock) {
+  ConnectionStream stream(sock, limits_, svr_sock_);
+  bool ret = false;
+  size_t remaining = limits_.keep_alive_max_requests;
+  bool first = true;
+  while (remaining > 0 && svr_sock_ != INVALID_SOCKET) {
+    auto head = stream.ReadHead(first ? limits_.read_timeout_seconds
+                                      : limits_.keep_alive_timeout_seconds);
+    first = false;
+    if (head == ConnectionStream::Head::kClosed) break;
+    if (head == ConnectionStream::Head::kTooLarge) {
+      metrics_.CountRequest("refused", 431, 0);
+      stream.WriteAll(RawProblem(Status(
+          Code::kHeadersTooLarge, "at most " + std::to_string(limits_.max_header_count) +
+                                      " header fields and " +
+                                      std::to_string(limits_.max_header_bytes) +
+                                      " bytes of request head")));
+      break;
+    }
+    bool connection_closed = false;
+    t_close_after_reply = false;
+    ret = process_request(stream, remaining == 1, connection_closed, nullptr);
+    if (!ret || connection_closed || t_close_after_reply) break;
+    --remaining;
+  }
+  ::shutdown(sock, SHUT_RDWR);
+  ::close(sock);
+  return ret;
+}
+
+}  // namespace tokenlog::api

@@ -1,0 +1,36 @@
+// Request bodies: JSON objects with known fields, refused with the right
+// problem code before anything is decided.
+#pragma once
+
+#include <boost/json.hpp>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/policy.h"
+#include "core/status.h"
+
+namespace tokenlog::api {
+
+inline constexpr int kMaxJsonDepth = 8;
+
+// Parses `body` as a JSON object whose keys are all in `allowed`. An empty
+// body is an empty object. Not JSON (including invalid UTF-8), deeper than
+// kMaxJsonDepth, not an object, or an unknown field: kInvalidRequest.
+Result<boost::json::object> ParseObject(std::string_view body,
+                                        std::initializer_list<std::string_view> allowed);
+
+// `expires_in_days`: absent, null, or an integer (no fraction, no exponent).
+// Anything else: kInvalidExpiry.
+Result<ExpiryRequest> ReadExpiry(const boost::json::object& body);
+
+// An optional string field; a non-string is `code`.
+Result<std::optional<std::string>> ReadOptionalString(const boost::json::object& body,
+                                                      std::string_view field, Code code);
+
+// A policy body: both fields required; max an integer or null, default an
+// integer. kInvalidPolicy otherwise (range checks are the domain's).
+Result<PolicyLimits> ReadPolicyLimits(const boost::json::object& body);
+
+}  // namespace tokenlog::api

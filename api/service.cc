@@ -1,0 +1,680 @@
+#include "api/service.h"
+
+#include "api/basic_auth.h"
+#include "api/json_body.h"
+#include "core/names.h"
+#include "core/sha256.h"
+#include "core/time_format.h"
+#include "core/token_codec.h"
+#include "projections/records.h"
+#include "projections/state_view.h"
+
+namespace tokenlog::api {
+
+namespace {
+
+using projections::ProjectionState;
+
+constexpr size_t kAdminPageDefault = 50;
+constexpr size_t kAdminPageMax = 500;
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool Match(std::string_view pattern, std::string_view path, std::vector<std::string>* params) {
+  auto want = SplitPath(pattern);
+  auto got = SplitPath(path);
+  // A trailing slash is a different resource: only exact segment matches.
+  if (!path.empty() && path.back() == '/' && path != "/") return false;
+  if (want.size() != got.size()) return false;
+  params->clear();
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].size() > 2 && want[i].front() == '{') {
+      params->push_back(got[i]);
+    } else if (want[i] != got[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void OptTime(JcsObject& o, std::string_view key, const std::optional<int64_t>& t) {
+  if (t) {
+    o.Str(key, FormatTime(*t));
+  } else {
+    o.Null(key);
+  }
+}
+
+JcsObject TokenJson(const TokenRecord& t, int64_t now) {
+  JcsObject o;
+  o.Str("id", t.id);
+  o.Str("label", t.label);
+  o.Str("hint", t.hint);
+  o.Str("status", TokenStatusName(t.StatusAt(now)));
+  o.Str("user", t.user);
+  o.Str("created_at", FormatTime(t.created_at));
+  OptTime(o, "expires_at", t.expires_at);
+  OptTime(o, "last_used_at", t.last_used_at);
+  OptTime(o, "revoked_at", t.revoked_at);
+  if (t.revoked_reason) {
+    o.Str("revoked_reason", RevokeReasonName(*t.revoked_reason));
+  } else {
+    o.Null("revoked_reason");
+  }
+  return o;
+}
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out += items[i];
+  }
+  out.push_back(']');
+  return out;
+}
+
+JcsObject PolicyJson(const Policy& p, uint32_t max_active) {
+  JcsObject o;
+  if (p.limits.max_lifetime_days) {
+    o.Int("max_lifetime_days", *p.limits.max_lifetime_days);
+  } else {
+    o.Null("max_lifetime_days");
+  }
+  o.Int("default_lifetime_days", p.limits.default_lifetime_days);
+  o.Uint("max_active_tokens", max_active);
+  o.Uint("version", p.version);
+  OptTime(o, "updated_at", p.updated_at);
+  if (p.updated_by) {
+    o.Str("updated_by", *p.updated_by);
+  } else {
+    o.Null("updated_by");
+  }
+  return o;
+}
+
+// Only the listed query parameters, each at most once.
+Status CheckQuery(const httplib::Request& req, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : req.params) {
+    bool known = false;
+    for (auto a : allowed) known = known || a == key;
+    if (!known) {
+      return Status(Code::kInvalidRequest,
+                    "unknown query parameter \"" + key.substr(0, 64) + "\"");
+    }
+    if (req.params.count(key) > 1) {
+      return Status(Code::kInvalidRequest, "query parameter \"" + key + "\" is repeated");
+    }
+  }
+  return Status();
+}
+
+std::optional<std::string> QueryParam(const httplib::Request& req, const char* key) {
+  auto it = req.params.find(key);
+  if (it == req.params.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<std::optional<TokenStatus>> StatusFilter(const httplib::Request& req) {
+  auto raw = QueryParam(req, "status");
+  if (!raw) return std::optional<TokenStatus>();
+  auto s = ParseTokenStatus(*raw);
+  if (!s) {
+    return Status(Code::kInvalidRequest, "status must be active, revoked or expired");
+  }
+  return std::optional<TokenStatus>(*s);
+}
+
+Result<size_t> LimitParam(const httplib::Request& req) {
+  auto raw = QueryParam(req, "limit");
+  if (!raw) return kAdminPageDefault;
+  if (raw->empty() || raw->size() > 3 ||
+      raw->find_first_not_of("0123456789") != std::string::npos) {
+    return Status(Code::kInvalidRequest, "limit must be an integer from 1 to 500");
+  }
+  size_t n = std::stoul(*raw);
+  if (n < 1 || n > kAdminPageMax) {
+    return Status(Code::kInvalidRequest, "limit must be an integer from 1 to 500");
+  }
+  return n;
+}
+
+// An admin token page cursor: 16 hex digits of the mint seq to continue
+// before, then 16 hex digits binding it to the tenant and the filters.
+std::string CursorBinding(const std::string& tenant, const std::optional<std::string>& user,
+                          const std::optional<TokenStatus>& status) {
+  std::string material = "admin-tokens\n" + tenant + "\n" + (user ? *user : "") + "\n" +
+                         (status ? std::string(TokenStatusName(*status)) : "");
+  return HexLower(Sha256(material).data(), 8);
+}
+
+std::string EncodeCursor(uint64_t seq, const std::string& binding) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(seq));
+  return std::string(buf) + binding;
+}
+
+Result<uint64_t> DecodeCursor(const std::string& cursor, const std::string& binding) {
+  Status bad(Code::kInvalidRequest,
+             "cursor is not valid here: use next_cursor from the previous page with the same "
+             "filters");
+  if (cursor.size() != 32 || cursor.find_first_not_of("0123456789abcdef") != std::string::npos ||
+      cursor.substr(16) != binding) {
+    return bad;
+  }
+  uint64_t seq = std::stoull(cursor.substr(0, 16), nullptr, 16);
+  if (seq == 0) return bad;
+  return seq;
+}
+
+Reply Unauthenticated(std::string detail) {
+  Reply r = Reply::Problem(Status(Code::kUnauthenticated, std::move(detail)));
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tokenlog\"");
+  return r;
+}
+
+}  // namespace
+
+Service::Service(storage::EventStore& store, const Clock& clock, RandomSource& random,
+                 const JwtVerifier& jwt, Metrics& metrics, ServiceConfig config)
+    : store_(store),
+      clock_(clock),
+      random_(random),
+      jwt_(jwt),
+      metrics_(metrics),
+      config_(std::move(config)),
+      challenge_("Basic realm=\"" + config_.realm + "\", charset=\"UTF-8\"") {}
+
+const std::vector<Service::Route>& Service::Routes() {
+  static const std::vector<Route> routes = {
+      {"GET", "/healthz", &Service::Healthz, false, false},
+      {"GET", "/readyz", &Service::Readyz, false, false},
+      {"GET", "/metrics", &Service::MetricsText, false, false},
+      {"POST", "/v1/tokens", &Service::MintToken, true, false},
+      {"GET", "/v1/tokens", &Service::ListTokens, true, false},
+      {"GET", "/v1/tokens/{id}", &Service::GetToken, true, false},
+      {"POST", "/v1/tokens/{id}/revoke", &Service::RevokeToken, true, false},
+      {"POST", "/v1/tokens/{id}/rotate", &Service::RotateToken, true, false},
+      {"GET", "/v1/admin/policy", &Service::GetPolicy, true, true},
+      {"PUT", "/v1/admin/policy", &Service::PutPolicy, true, true},
+      {"POST", "/v1/admin/policy/preview", &Service::PreviewPolicy, true, true},
+      {"GET", "/v1/admin/tokens", &Service::AdminListTokens, true, true},
+      {"POST", "/v1/admin/tokens/lookup", &Service::AdminLookup, true, true},
+      {"POST", "/v1/admin/tokens/{id}/revoke", &Service::AdminRevokeToken, true, true},
+      {"POST", "/v1/admin/users/{user}/deactivate", &Service::Deactivate, true, true},
+      {"POST", "/v1/admin/users/{user}/reactivate", &Service::Reactivate, true, true},
+  };
+  return routes;
+}
+
+Reply Service::Handle(const httplib::Request& req, std::string& route) {
+  const std::string& path = req.path;
+  if (path == "/v1/auth/check" || path.rfind("/v1/auth/check/", 0) == 0) {
+    route = "/v1/auth/check";
+    return Check(req);
+  }
+  // HEAD is GET without a body (the writer drops it).
+  const std::string method = req.method == "HEAD" ? "GET" : req.method;
+  Call call;
+  const Route* found = nullptr;
+  std::string allow;
+  for (const Route& r : Routes()) {
+    std::vector<std::string> params;
+    if (!Match(r.pattern, path, &params)) continue;
+    if (method == r.method) {
+      found = &r;
+      call.params = std::move(params);
+      break;
+    }
+    allow += (allow.empty() ? "" : ", ") + std::string(r.method);
+    if (std::string_view(r.method) == "GET") allow += ", HEAD";
+  }
+  if (!found) {
+    if (!allow.empty()) {
+      route = "method_not_allowed";
+      Reply r = Reply::Problem(Status(Code::kMethodNotAllowed,
+                                      "this path accepts " + allow + ", not " + req.method));
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    route = "unmatched";
+    return Reply::Problem(Status(Code::kNotFound, "no such resource"));
+  }
+  route = found->pattern;
+  if (found->authenticated) {
+    auto it = req.headers.find("Authorization");
+    if (it == req.headers.end()) {
+      return Unauthenticated("this API needs an Authorization: Bearer <JWT> header");
+    }
+    std::string_view value = it->second;
+    if (value.size() < 7 || strncasecmp(value.data(), "Bearer ", 7) != 0) {
+      return Unauthenticated("this API needs a Bearer JWT (personal access tokens only work "
+                             "on /v1/auth/check)");
+    }
+    value.remove_prefix(7);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    auto principal = jwt_.Verify(value, clock_.NowMillis());
+    if (!principal.ok()) return Unauthenticated(principal.status().detail());
+    if (found->admin && principal->role != Role::kAdmin) {
+      return Reply::Problem(Status(Code::kForbidden, "this needs the admin role"));
+    }
+    call.caller = std::move(principal).value();
+  }
+  return (this->*(found->handler))(req, call);
+}
+
+CommandContext Service::Context(const httplib::Request& req, const Principal& caller) const {
+  CommandContext ctx;
+  ctx.tenant = caller.tenant;
+  ctx.actor = Actor{caller.role == Role::kAdmin ? ActorRole::kAdmin : ActorRole::kUser,
+                    caller.user, req.remote_addr};
+  ctx.random = &random_;
+  ctx.max_active_tokens = config_.max_active_tokens;
+  return ctx;
+}
+
+template <typename DecideFn>
+Result<Decision> Service::Run(DecideFn decide) {
+  Decision out;
+  auto appended = store_.Execute(
+      [&](const KeyspaceReader& ks, int64_t now) -> Result<std::vector<Event>> {
+        ProjectionState state(ks);
+        TL_ASSIGN_OR_RETURN(Decision d, decide(state, now));
+        out.token_id = std::move(d.token_id);
+        out.token_value = std::move(d.token_value);
+        out.count = d.count;
+        return std::move(d.events);
+      });
+  if (!appended.ok()) return appended.status();
+  out.events = std::move(appended).value();
+  return out;
+}
+
+Reply Service::TokenReply(int status, std::string_view token_id,
+                          const std::optional<std::string>& value) {
+  auto token = ProjectionState(store_.committed()).Token(token_id);
+  if (!token.ok()) return Reply::Problem(token.status());
+  if (!*token) return Reply::Problem(Status(Code::kNotFound, "no such token"));
+  JcsObject o = TokenJson(**token, clock_.NowMillis());
+  if (value) o.Str("token", *value);
+  Reply r = Reply::Json(status, o);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+// ---- operations ----
+
+Reply Service::Healthz(const httplib::Request&, const Call&) {
+  return Reply::Json(200, JcsObject().Str("status", "ok"));
+}
+
+bool Service::Ready() const { return store_.writable(); }
+
+Reply Service::Readyz(const httplib::Request&, const Call&) {
+  if (!Ready()) {
+    return Reply::Problem(Status(Code::kUnavailable, "storage is not writable"));
+  }
+  return Reply::Json(200, JcsObject().Str("status", "ready").Uint("log_head_seq",
+                                                                   store_.head().seq));
+}
+
+Reply Service::MetricsText(const httplib::Request&, const Call&) {
+  metrics_.SetLogHeadSeq(store_.head().seq);
+  Reply r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.Render();
+  return r;
+}
+
+Status Service::StartGauges() {
+  int64_t active = 0;
+  TL_RETURN_IF_ERROR(store_.committed().Scan(
+      Keyspace::kTokens, "", "", false, [&](std::string_view, std::string_view raw) {
+        auto t = projections::DecodeTokenRecord(raw);
+        if (t.ok() && !t->revoked_at && !t->expired_logged) ++active;
+        return true;
+      }));
+  metrics_.SetActiveTokens(active);
+  metrics_.SetLogHeadSeq(store_.head().seq);
+  store_.SetCommitListener([this](const std::vector<Event>& events) {
+    for (const Event& e : events) {
+      metrics_.CountEvent(e.type());
+      switch (e.type()) {
+        case EventType::kTokenMinted: metrics_.AddActiveTokens(1); break;
+        case EventType::kTokenRevoked: metrics_.AddActiveTokens(-1); break;
+        case EventType::kTokenExpired: metrics_.AddActiveTokens(-1); break;
+        default: break;
+      }
+    }
+    if (!events.empty()) metrics_.SetLogHeadSeq(events.back().seq);
+  });
+  return Status();
+}
+
+Result<uint32_t> Service::ExpireDue() {
+  uint32_t total = 0;
+  for (;;) {
+    TL_ASSIGN_OR_RETURN(Decision d, Run([&](const StateReader& s, int64_t now) {
+                          return DecideExpireDue(s, now, 500);
+                        }));
+    total += static_cast<uint32_t>(d.events.size());
+    if (d.events.size() < 500) return total;
+  }
+}
+
+// ---- OData check ----
+
+Reply Service::Check(const httplib::Request& req) {
+  auto deny = [&](DenyMetric why) {
+    metrics_.CountCheck(CheckResult::kDenied);
+    metrics_.CountDenied(why);
+    Reply r = Reply::Problem(Status(Code::kUnauthenticated,
+                                    "the username or personal access token is not valid"));
+    r.headers.emplace_back("WWW-Authenticate", challenge_);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  };
+  auto unavailable = [&](const Status& s) {
+    metrics_.CountCheck(CheckResult::kUnavailable);
+    Reply r = Reply::Problem(Status(Code::kUnavailable,
+                                    "the token store cannot be read: " + s.detail()));
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  };
+  auto header = req.headers.find("Authorization");
+  if (header == req.headers.end()) return deny(DenyMetric::kMissing);
+  auto creds = ParseBasicAuthorization(header->second);
+  if (!creds) return deny(DenyMetric::kMalformed);
+  if (!ValidateTokenValue(creds->password).ok()) return deny(DenyMetric::kBadChecksum);
+
+  ProjectionState state(store_.committed());
+  auto id = state.TokenIdByHash(Sha256(creds->password));
+  if (!id.ok()) return unavailable(id.status());
+  if (!*id) return deny(DenyMetric::kUnknown);
+  auto token = state.Token(**id);
+  if (!token.ok()) return unavailable(token.status());
+  if (!*token) return deny(DenyMetric::kUnknown);
+  const TokenRecord& t = **token;
+
+  std::optional<DenyReason> reason;
+  TokenStatus status = t.StatusAt(clock_.NowMillis());
+  if (status == TokenStatus::kRevoked) {
+    reason = DenyReason::kRevoked;
+  } else if (status == TokenStatus::kExpired) {
+    reason = DenyReason::kExpired;
+  } else {
+    auto deactivated = state.IsDeactivated(t.tenant, t.user);
+    if (!deactivated.ok()) return unavailable(deactivated.status());
+    if (*deactivated) {
+      reason = DenyReason::kUserDeactivated;
+    } else {
+      auto claimed = NormalizeUsername(creds->username);
+      if (!claimed.ok() || *claimed != t.user) {
+        reason = DenyReason::kUserMismatch;
+      } else if (auto required = req.headers.find("X-Auth-Require-Tenant");
+                 required != req.headers.end() && required->second != t.tenant) {
+        reason = DenyReason::kTenantMismatch;
+      }
+    }
+  }
+  if (reason) return deny(ToDenyMetric(*reason));
+
+  metrics_.CountCheck(CheckResult::kAllowed);
+  Reply r;
+  r.status = 200;
+  r.headers = {{"X-Auth-User", t.user},
+               {"X-Auth-Tenant", t.tenant},
+               {"X-Auth-Token-Id", t.id},
+               {"Cache-Control", "no-store"}};
+  return r;
+}
+
+// ---- /v1/tokens ----
+
+Reply Service::MintToken(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {"label", "expires_in_days"});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto label = ReadOptionalString(*body, "label", Code::kInvalidLabel);
+  if (!label.ok()) return Reply::Problem(label.status());
+  if (!*label) return Reply::Problem(Status(Code::kInvalidLabel, "label is required"));
+  auto expiry = ReadExpiry(*body);
+  if (!expiry.ok()) return Reply::Problem(expiry.status());
+  CommandContext ctx = Context(req, call.caller);
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideMint(s, ctx, call.caller.user, **label, *expiry);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  return TokenReply(201, *d->token_id, d->token_value);
+}
+
+Reply Service::ListTokens(const httplib::Request& req, const Call& call) {
+  if (auto s = CheckQuery(req, {"status"}); !s.ok()) return Reply::Problem(s);
+  auto filter = StatusFilter(req);
+  if (!filter.ok()) return Reply::Problem(filter.status());
+  auto tokens = ProjectionState(store_.committed()).UserTokens(call.caller.tenant,
+                                                               call.caller.user);
+  if (!tokens.ok()) return Reply::Problem(tokens.status());
+  int64_t now = clock_.NowMillis();
+  std::vector<std::string> items;
+  uint32_t active = 0;
+  for (const auto& t : *tokens) {
+    TokenStatus st = t.StatusAt(now);
+    if (st == TokenStatus::kActive) ++active;
+    if (*filter && st != **filter) continue;
+    items.push_back(TokenJson(t, now).Render());
+  }
+  JcsObject o;
+  o.Raw("tokens", JsonArray(items));
+  o.Uint("active_count", active);
+  o.Uint("max_active", config_.max_active_tokens);
+  return Reply::Json(200, o);
+}
+
+Reply Service::GetToken(const httplib::Request& req, const Call& call) {
+  if (auto s = CheckQuery(req, {}); !s.ok()) return Reply::Problem(s);
+  auto token = ProjectionState(store_.committed()).Token(call.params[0]);
+  if (!token.ok()) return Reply::Problem(token.status());
+  if (!*token || (*token)->tenant != call.caller.tenant || (*token)->user != call.caller.user) {
+    return Reply::Problem(Status(Code::kNotFound, "no such token"));
+  }
+  return Reply::Json(200, TokenJson(**token, clock_.NowMillis()));
+}
+
+Reply Service::RevokeToken(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {});
+  if (!body.ok()) return Reply::Problem(body.status());
+  CommandContext ctx = Context(req, call.caller);
+  TokenScope scope{call.caller.tenant, call.caller.user};
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideRevoke(s, ctx, scope, call.params[0], RevokeReason::kUser, std::nullopt);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  return TokenReply(200, *d->token_id);
+}
+
+Reply Service::RotateToken(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {"expires_in_days"});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto expiry = ReadExpiry(*body);
+  if (!expiry.ok()) return Reply::Problem(expiry.status());
+  CommandContext ctx = Context(req, call.caller);
+  TokenScope scope{call.caller.tenant, call.caller.user};
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideRotate(s, ctx, scope, call.params[0], *expiry);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  return TokenReply(201, *d->token_id, d->token_value);
+}
+
+// ---- /v1/admin ----
+
+Reply Service::GetPolicy(const httplib::Request& req, const Call& call) {
+  if (auto s = CheckQuery(req, {}); !s.ok()) return Reply::Problem(s);
+  auto policy = ProjectionState(store_.committed()).PolicyOf(call.caller.tenant);
+  if (!policy.ok()) return Reply::Problem(policy.status());
+  return Reply::Json(200, PolicyJson(*policy, config_.max_active_tokens));
+}
+
+Reply Service::PutPolicy(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {"max_lifetime_days", "default_lifetime_days"});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto limits = ReadPolicyLimits(*body);
+  if (!limits.ok()) return Reply::Problem(limits.status());
+  CommandContext ctx = Context(req, call.caller);
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideSetPolicy(s, ctx, *limits);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  auto policy = ProjectionState(store_.committed()).PolicyOf(call.caller.tenant);
+  if (!policy.ok()) return Reply::Problem(policy.status());
+  JcsObject o = PolicyJson(*policy, config_.max_active_tokens);
+  o.Uint("affected_tokens", d->count);
+  return Reply::Json(200, o);
+}
+
+Reply Service::PreviewPolicy(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {"max_lifetime_days", "default_lifetime_days"});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto limits = ReadPolicyLimits(*body);
+  if (!limits.ok()) return Reply::Problem(limits.status());
+  auto effects = tokenlog::PreviewPolicy(ProjectionState(store_.committed()), call.caller.tenant,
+                                         *limits, clock_.NowMillis());
+  if (!effects.ok()) return Reply::Problem(effects.status());
+  std::vector<std::string> items;
+  for (const auto& e : *effects) {
+    JcsObject o;
+    o.Str("token_id", e.token.id);
+    o.Str("user", e.token.user);
+    o.Str("label", e.token.label);
+    OptTime(o, "expires_at_before", e.expires_at_before);
+    o.Str("expires_at_after", FormatTime(e.expires_at_after));
+    o.Bool("expires_now", e.expires_now);
+    items.push_back(o.Render());
+  }
+  return Reply::Json(200, JcsObject().Raw("affected", JsonArray(items)));
+}
+
+Reply Service::AdminListTokens(const httplib::Request& req, const Call& call) {
+  if (auto s = CheckQuery(req, {"user", "status", "limit", "cursor"}); !s.ok()) {
+    return Reply::Problem(s);
+  }
+  projections::TokenPageQuery q;
+  q.tenant = call.caller.tenant;
+  q.now = clock_.NowMillis();
+  if (auto user = QueryParam(req, "user")) {
+    auto normalized = NormalizeUsername(*user);
+    if (!normalized.ok()) return Reply::Problem(normalized.status());
+    q.user = *normalized;
+  }
+  auto filter = StatusFilter(req);
+  if (!filter.ok()) return Reply::Problem(filter.status());
+  q.status = *filter;
+  auto limit = LimitParam(req);
+  if (!limit.ok()) return Reply::Problem(limit.status());
+  q.limit = *limit;
+  std::string binding = CursorBinding(q.tenant, q.user, q.status);
+  if (auto cursor = QueryParam(req, "cursor")) {
+    auto seq = DecodeCursor(*cursor, binding);
+    if (!seq.ok()) return Reply::Problem(seq.status());
+    q.before_mint_seq = *seq;
+  }
+  auto page = ProjectionState(store_.committed()).TokensPage(q);
+  if (!page.ok()) return Reply::Problem(page.status());
+  std::vector<std::string> items;
+  for (const auto& t : page->tokens) items.push_back(TokenJson(t, q.now).Render());
+  JcsObject o;
+  o.Raw("tokens", JsonArray(items));
+  if (page->next_before_mint_seq) {
+    o.Str("next_cursor", EncodeCursor(*page->next_before_mint_seq, binding));
+  } else {
+    o.Null("next_cursor");
+  }
+  return Reply::Json(200, o);
+}
+
+Reply Service::AdminRevokeToken(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {"note"});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto note = ReadOptionalString(*body, "note", Code::kInvalidRequest);
+  if (!note.ok()) return Reply::Problem(note.status());
+  CommandContext ctx = Context(req, call.caller);
+  TokenScope scope{call.caller.tenant, std::nullopt};
+  std::optional<std::string_view> note_view;
+  if (*note) note_view = **note;
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideRevoke(s, ctx, scope, call.params[0], RevokeReason::kAdmin, note_view);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  return TokenReply(200, *d->token_id);
+}
+
+Reply Service::AdminLookup(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {"token"});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto value = ReadOptionalString(*body, "token", Code::kInvalidRequest);
+  if (!value.ok()) return Reply::Problem(value.status());
+  if (!*value) return Reply::Problem(Status(Code::kInvalidRequest, "token is required"));
+  if (auto s = ValidateTokenValue(**value); !s.ok()) {
+    return Reply::Problem(Status(Code::kInvalidRequest,
+                                 "not a tokenlog token value: " + s.detail()));
+  }
+  CommandContext ctx = Context(req, call.caller);
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideLookup(s, ctx, **value);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  if (!d->token_id) {
+    return Reply::Problem(Status(Code::kNotFound, "no token of this tenant has this value"));
+  }
+  return TokenReply(200, *d->token_id);
+}
+
+Reply Service::Deactivate(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto user = NormalizeUsername(call.params[0]);
+  if (!user.ok()) return Reply::Problem(user.status());
+  CommandContext ctx = Context(req, call.caller);
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideDeactivate(s, ctx, *user);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  return Reply::Json(200, JcsObject().Str("user", *user).Uint("revoked_tokens", d->count));
+}
+
+Reply Service::Reactivate(const httplib::Request& req, const Call& call) {
+  auto body = ParseObject(req.body, {});
+  if (!body.ok()) return Reply::Problem(body.status());
+  auto user = NormalizeUsername(call.params[0]);
+  if (!user.ok()) return Reply::Problem(user.status());
+  CommandContext ctx = Context(req, call.caller);
+  auto d = Run([&](const StateReader& s, int64_t now) {
+    ctx.now = now;
+    return DecideReactivate(s, ctx, *user);
+  });
+  if (!d.ok()) return Reply::Problem(d.status());
+  return Reply::Json(200, JcsObject().Str("user", *user));
+}
+
+}  // namespace tokenlog::api

@@ -1,0 +1,104 @@
+// Service: every route of API.md, as handlers from an HTTP request to a Reply.
+//
+// Management routes authenticate a bearer JWT, parse and check the request,
+// run the pure decision of core/commands.h through the EventStore (so the
+// answer is sent only after its events are fsynced) and render the result.
+// /v1/auth/check reads the committed projections and never writes.
+// Thread-safe: one Service serves every HTTP worker.
+#pragma once
+
+#include <httplib.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/jwt.h"
+#include "api/metrics.h"
+#include "api/reply.h"
+#include "core/clock.h"
+#include "core/commands.h"
+#include "core/random.h"
+#include "storage/event_store.h"
+
+namespace tokenlog::api {
+
+struct ServiceConfig {
+  std::string realm = "tokenlog";
+  uint32_t max_active_tokens = kDefaultMaxActiveTokens;
+};
+
+class Service {
+ public:
+  // All references must outlive the Service.
+  Service(storage::EventStore& store, const Clock& clock, RandomSource& random,
+          const JwtVerifier& jwt, Metrics& metrics, ServiceConfig config);
+
+  // Routes and answers one request whose body (if any) has been read. Sets
+  // `route` to the matched route pattern (for metrics), or "unmatched".
+  Reply Handle(const httplib::Request& req, std::string& route);
+
+  // Appends token.expired for tokens past their expiry, in batches, until
+  // none is due. Returns how many were expired.
+  Result<uint32_t> ExpireDue();
+
+  // Storage open and writable, projections current.
+  bool Ready() const;
+
+  // Counts the tokens neither revoked nor logged as expired into the
+  // tokenlog_active_tokens gauge and keeps it current with the log.
+  Status StartGauges();
+
+ private:
+  // One request's routing result: path parameters and the verified caller.
+  struct Call {
+    std::vector<std::string> params;
+    Principal caller;  // empty for unauthenticated routes
+  };
+  using Handler = Reply (Service::*)(const httplib::Request&, const Call&);
+  struct Route {
+    const char* method;
+    const char* pattern;  // segments; "{x}" matches one non-empty segment
+    Handler handler;
+    bool authenticated;   // needs a JWT (management API)
+    bool admin;           // needs role admin
+  };
+  static const std::vector<Route>& Routes();
+
+  Reply Check(const httplib::Request& req);
+  Reply Healthz(const httplib::Request& req, const Call& call);
+  Reply Readyz(const httplib::Request& req, const Call& call);
+  Reply MetricsText(const httplib::Request& req, const Call& call);
+  Reply MintToken(const httplib::Request& req, const Call& call);
+  Reply ListTokens(const httplib::Request& req, const Call& call);
+  Reply GetToken(const httplib::Request& req, const Call& call);
+  Reply RevokeToken(const httplib::Request& req, const Call& call);
+  Reply RotateToken(const httplib::Request& req, const Call& call);
+  Reply GetPolicy(const httplib::Request& req, const Call& call);
+  Reply PutPolicy(const httplib::Request& req, const Call& call);
+  Reply PreviewPolicy(const httplib::Request& req, const Call& call);
+  Reply AdminListTokens(const httplib::Request& req, const Call& call);
+  Reply AdminRevokeToken(const httplib::Request& req, const Call& call);
+  Reply AdminLookup(const httplib::Request& req, const Call& call);
+  Reply Deactivate(const httplib::Request& req, const Call& call);
+  Reply Reactivate(const httplib::Request& req, const Call& call);
+
+  CommandContext Context(const httplib::Request& req, const Principal& caller) const;
+  // Runs a decision through the log; the Decision carries the committed events.
+  template <typename DecideFn>
+  Result<Decision> Run(DecideFn decide);
+  // 200 (or `status`) with the token object of `token_id`.
+  Reply TokenReply(int status, std::string_view token_id,
+                   const std::optional<std::string>& value = std::nullopt);
+
+  storage::EventStore& store_;
+  const Clock& clock_;
+  RandomSource& random_;
+  const JwtVerifier& jwt_;
+  Metrics& metrics_;
+  ServiceConfig config_;
+  std::string challenge_;  // WWW-Authenticate for denied checks
+};
+
+}  // namespace tokenlog::api

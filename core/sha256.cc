@@ -1,0 +1,55 @@
+#include "core/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+namespace tokenlog {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Digest Sha256(std::string_view data) {
+  Digest out;
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+      len != out.size()) {
+    std::abort();  // Only on allocation failure inside OpenSSL.
+  }
+  return out;
+}
+
+std::string HexLower(const uint8_t* p, size_t n) {
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHexDigits[p[i] >> 4];
+    out[2 * i + 1] = kHexDigits[p[i] & 0x0F];
+  }
+  return out;
+}
+
+std::string HexLower(const Digest& d) { return HexLower(d.data(), d.size()); }
+
+bool ParseHexDigest(std::string_view hex, Digest* out) {
+  Digest parsed;
+  if (hex.size() != 2 * parsed.size()) return false;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    int hi = HexValue(hex[2 * i]);
+    int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    parsed[i] = static_cast<uint8_t>((hi << 4) | lo);
+  }
+  *out = parsed;
+  return true;
+}
+
+}  // namespace tokenlog

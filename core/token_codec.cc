@@ -1,0 +1,131 @@
+#include "core/token_codec.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+
+namespace tokenlog {
+namespace {
+
+constexpr std::array<uint32_t, 256> MakeCrc32Table() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
+    table[i] = c;
+  }
+  return table;
+}
+
+constexpr std::array<uint32_t, 256> kCrc32Table = MakeCrc32Table();
+
+// Largest multiple of 62 that fits in a byte: bytes at or above it are
+// rejected so that `byte % 62` is uniform.
+constexpr unsigned kBase62RejectFrom = 248;
+
+bool IsBase62(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+bool AllBase62(std::string_view s) {
+  for (char c : s) {
+    if (!IsBase62(c)) return false;
+  }
+  return true;
+}
+
+// Appends `count` uniformly random base62 chars to *out.
+Status AppendRandomBase62(RandomSource& random, size_t count, std::string* out) {
+  std::array<uint8_t, 64> buf;
+  size_t needed = count;
+  while (needed > 0) {
+    // Ask for a little more than needed: about 3% of bytes are rejected.
+    size_t n = std::min(buf.size(), needed + needed / 8 + 2);
+    if (!random.Fill(buf.data(), n)) {
+      return Status(Code::kUnavailable, "the random source failed");
+    }
+    for (size_t i = 0; i < n && needed > 0; ++i) {
+      if (buf[i] >= kBase62RejectFrom) continue;
+      out->push_back(kBase62Alphabet[buf[i] % 62]);
+      --needed;
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Checksum(std::string_view random_part) {
+  return Base62Fixed(Crc32(random_part), kTokenChecksumLength);
+}
+
+}  // namespace
+
+uint32_t Crc32(std::string_view data) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (char ch : data) {
+    c = kCrc32Table[(c ^ static_cast<uint8_t>(ch)) & 0xFF] ^ (c >> 8);
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+std::string Base62Fixed(uint64_t value, size_t width) {
+  std::string out(width, '0');
+  for (size_t i = width; i > 0; --i) {
+    out[i - 1] = kBase62Alphabet[value % 62];
+    value /= 62;
+  }
+  assert(value == 0 && "Base62Fixed: value does not fit in width");
+  return out;
+}
+
+Result<std::string> GenerateTokenValue(RandomSource& random) {
+  std::string value(kTokenPrefix);
+  value.reserve(kTokenValueLength);
+  TL_RETURN_IF_ERROR(AppendRandomBase62(random, kTokenRandomLength, &value));
+  value += Checksum(std::string_view(value).substr(kTokenPrefix.size()));
+  assert(value.size() == kTokenValueLength);
+  return value;
+}
+
+Status ValidateTokenValue(std::string_view value) {
+  if (value.substr(0, kTokenPrefix.size()) != kTokenPrefix) {
+    return Status(Code::kInvalidRequest, "token value does not start with tlp_");
+  }
+  if (value.size() != kTokenValueLength) {
+    return Status(Code::kInvalidRequest, "token value is not 40 characters long");
+  }
+  std::string_view body = value.substr(kTokenPrefix.size());
+  if (!AllBase62(body)) {
+    return Status(Code::kInvalidRequest,
+                  "token value contains a character outside [0-9A-Za-z] after tlp_");
+  }
+  std::string_view random_part = body.substr(0, kTokenRandomLength);
+  std::string_view checksum = body.substr(kTokenRandomLength);
+  if (Checksum(random_part) != checksum) {
+    return Status(Code::kInvalidRequest,
+                  "token value checksum does not match (mistyped or truncated?)");
+  }
+  return Status::Ok();
+}
+
+std::string TokenHint(std::string_view value) {
+  constexpr size_t kHintChars = 4;
+  std::string hint(kTokenPrefix);
+  hint += "\xE2\x80\xA6";  // U+2026 HORIZONTAL ELLIPSIS
+  hint += value.substr(value.size() > kHintChars ? value.size() - kHintChars : 0);
+  return hint;
+}
+
+Result<std::string> NewTokenId(RandomSource& random) {
+  std::string id(kTokenIdPrefix);
+  id.reserve(kTokenIdPrefix.size() + kTokenIdRandomLength);
+  TL_RETURN_IF_ERROR(AppendRandomBase62(random, kTokenIdRandomLength, &id));
+  return id;
+}
+
+bool IsValidTokenId(std::string_view id) {
+  return id.size() == kTokenIdPrefix.size() + kTokenIdRandomLength &&
+         id.substr(0, kTokenIdPrefix.size()) == kTokenIdPrefix &&
+         AllBase62(id.substr(kTokenIdPrefix.size()));
+}
+
+}  // namespace tokenlog

@@ -1,0 +1,58 @@
+#include "core/sha256.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+namespace tokenlog {
+namespace {
+
+TEST_CASE("Sha256 matches the FIPS 180-2 vectors", "[sha256]") {
+  CHECK(HexLower(Sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(HexLower(Sha256("abc")) ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(HexLower(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST_CASE("Sha256 hashes embedded NUL bytes", "[sha256]") {
+  std::string with_nul("a\0b", 3);
+  CHECK(Sha256(with_nul) != Sha256("ab"));
+  CHECK(Sha256(with_nul) != Sha256("a"));
+}
+
+TEST_CASE("HexLower prints lower-case pairs", "[sha256]") {
+  const uint8_t bytes[] = {0x00, 0x0F, 0xA0, 0xFF};
+  CHECK(HexLower(bytes, 4) == "000fa0ff");
+  CHECK(HexLower(bytes, 0).empty());
+}
+
+TEST_CASE("ParseHexDigest round-trips and accepts either case", "[sha256]") {
+  const Digest d = Sha256("abc");
+  Digest parsed{};
+  REQUIRE(ParseHexDigest(HexLower(d), &parsed));
+  CHECK(parsed == d);
+
+  std::string upper = HexLower(d);
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+  }
+  Digest parsed_upper{};
+  REQUIRE(ParseHexDigest(upper, &parsed_upper));
+  CHECK(parsed_upper == d);
+}
+
+TEST_CASE("ParseHexDigest rejects anything but 64 hex digits", "[sha256]") {
+  const std::string good = HexLower(Sha256("abc"));
+  Digest out{};
+  const Digest untouched = out;
+  CHECK_FALSE(ParseHexDigest("", &out));
+  CHECK_FALSE(ParseHexDigest(good.substr(0, 63), &out));
+  CHECK_FALSE(ParseHexDigest(good + "0", &out));
+  CHECK_FALSE(ParseHexDigest(good.substr(0, 63) + "g", &out));
+  CHECK_FALSE(ParseHexDigest(std::string(" ").append(good, 1), &out));
+  CHECK_FALSE(ParseHexDigest(std::string(64, '\0'), &out));
+  CHECK(out == untouched);  // a failed parse leaves *out alone
+}
+
+}  // namespace
+}  // namespace tokenlog

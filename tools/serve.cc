@@ -1,0 +1,255 @@
+// `tokenlog serve`: the HTTP service on a data directory.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "api/http_server.h"
+#include "api/jwt.h"
+#include "api/metrics.h"
+#include "api/service.h"
+#include "core/sha256.h"
+#include "core/time_format.h"
+#include "projections/token_projector.h"
+#include "storage/event_store.h"
+#include "tools/commands.h"
+
+namespace tokenlog::tools {
+
+namespace {
+
+struct ServeFlags {
+  std::string data = "./data";
+  std::string listen = "127.0.0.1:8080";
+  bool dev = false;
+  std::string hs256_secret_file;
+  std::string rs256_public_key;
+  std::string issuer;
+  std::string audience;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string realm = "tokenlog";
+  uint32_t max_active_tokens = 5;
+  std::string sweep_interval = "30s";
+  std::string usage_interval = "10m";
+  int threads = 64;
+  int listen_backlog = 4096;
+  size_t max_body_bytes = 65536;
+  std::string trusted_proxies;
+  uint32_t auth_failure_limit = 60;
+};
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string StripTrailingWhitespace(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+// DIR/dev-jwt.secret, created (mode 0600, 32 random bytes as hex) when missing.
+Result<std::string> DevSecret(const std::string& dir) {
+  std::string path = (std::filesystem::path(dir) / kDevSecretFile).string();
+  if (auto existing = ReadFile(path)) return StripTrailingWhitespace(*existing);
+  uint8_t raw[32];
+  CryptoRandom random;
+  if (!random.Fill(raw, sizeof(raw))) return Status(Code::kUnavailable, "no randomness");
+  std::string secret = HexLower(raw, sizeof(raw));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return Status(Code::kUnavailable, "cannot create " + path);
+  std::string line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Status(Code::kUnavailable, "cannot write " + path);
+  return secret;
+}
+
+bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  std::string p = listen.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  *port = std::stoi(p);
+  return *port <= 65535;
+}
+
+bool ValidRealm(const std::string& realm) {
+  if (realm.empty() || realm.size() > 200) return false;
+  for (char c : realm) {
+    if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "tokenlog serve: " << message << std::endl;
+  return 2;
+}
+
+int RunServe(const ServeFlags& f) {
+  auto sweep = ParseDurationMillis(f.sweep_interval);
+  if (!sweep) return Fail("--sweep-interval: not a duration (e.g. 30s, 10m, 8h, 7d)");
+  if (!ParseDurationMillis(f.usage_interval)) {
+    return Fail("--usage-interval: not a duration (e.g. 30s, 10m, 8h, 7d)");
+  }
+  if (!ValidRealm(f.realm)) return Fail("--realm: printable ASCII without quotes or backslashes");
+  if (f.max_active_tokens < 1) return Fail("--max-active-tokens must be at least 1");
+  if (f.threads < 1 || f.threads > 4096) return Fail("--threads must be 1..4096");
+  if (f.listen_backlog < 1) return Fail("--listen-backlog must be at least 1");
+  if (f.max_body_bytes < 1) return Fail("--max-body-bytes must be at least 1");
+  if (!f.tls_cert.empty() || !f.tls_key.empty()) {
+    return Fail("--tls-cert/--tls-key: HTTPS is not available in this build yet; put a TLS "
+                "terminator (nginx) in front, see README");
+  }
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(f.listen, &host, &port)) return Fail("--listen: expected HOST:PORT");
+
+  std::error_code ec;
+  std::filesystem::create_directories(f.data, ec);
+  if (ec) return Fail("cannot create the data directory " + f.data + ": " + ec.message());
+
+  api::JwtConfig jwt_config;
+  if (!f.hs256_secret_file.empty()) {
+    auto secret = ReadFile(f.hs256_secret_file);
+    if (!secret) return Fail("--jwt-hs256-secret-file: cannot read " + f.hs256_secret_file);
+    jwt_config.hs256_secret = StripTrailingWhitespace(*secret);
+  }
+  if (!f.rs256_public_key.empty()) {
+    auto pem = ReadFile(f.rs256_public_key);
+    if (!pem) return Fail("--jwt-rs256-public-key: cannot read " + f.rs256_public_key);
+    jwt_config.rs256_public_key_pem = *pem;
+  }
+  if (!jwt_config.hs256_secret && !jwt_config.rs256_public_key_pem) {
+    if (!f.dev) {
+      return Fail("no JWT key: pass --jwt-hs256-secret-file or --jwt-rs256-public-key, or --dev "
+                  "to try tokenlog with a generated development key");
+    }
+    auto secret = DevSecret(f.data);
+    if (!secret.ok()) return Fail(secret.status().detail());
+    jwt_config.hs256_secret = *secret;
+    std::cerr << "tokenlog serve: --dev: HS256 key in "
+              << (std::filesystem::path(f.data) / kDevSecretFile).string()
+              << "; get a JWT with: tokenlog dev-jwt --data " << f.data
+              << " --user you@example.com --tenant acme [--role admin]" << std::endl;
+  }
+  if (!f.issuer.empty()) jwt_config.issuer = f.issuer;
+  if (!f.audience.empty()) jwt_config.audience = f.audience;
+  if (f.issuer.empty() || f.audience.empty()) {
+    std::cerr << "tokenlog serve: warning: --jwt-issuer and/or --jwt-audience not set; any JWT "
+                 "signed with the configured key is accepted whatever its iss/aud"
+              << std::endl;
+  }
+  auto verifier = api::JwtVerifier::Create(jwt_config);
+  if (!verifier.ok()) return Fail(verifier.status().detail());
+
+  SystemClock clock;
+  CryptoRandom random;
+  projections::TokenProjector projector;
+  auto store = storage::EventStore::Open(f.data, storage::OpenMode::kReadWrite, projector, clock);
+  if (!store.ok()) return Fail(store.status().detail());
+
+  api::Metrics metrics;
+  api::ServiceConfig config;
+  config.realm = f.realm;
+  config.max_active_tokens = f.max_active_tokens;
+  api::Service service(**store, clock, random, **verifier, metrics, config);
+  if (auto s = service.StartGauges(); !s.ok()) return Fail(s.detail());
+
+  api::HttpLimits limits;
+  limits.max_body_bytes = f.max_body_bytes;
+  limits.listen_backlog = f.listen_backlog;
+  limits.threads = f.threads;
+  api::HttpServer server(service, metrics, limits);
+  std::string error;
+  int bound = server.Bind(host, port, &error);
+  if (bound < 0) return Fail(error);
+
+  // Signals and the expiry sweeper run on one Asio thread.
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& err, int) {
+    if (!err) server.stop();
+  });
+  boost::asio::steady_timer timer(io);
+  std::function<void()> schedule = [&] {
+    timer.expires_after(std::chrono::milliseconds(*sweep));
+    timer.async_wait([&](const boost::system::error_code& err) {
+      if (err) return;
+      auto expired = service.ExpireDue();
+      if (!expired.ok()) {
+        std::cerr << "tokenlog serve: expiry sweep failed: " << expired.status().ToString()
+                  << std::endl;
+      }
+      schedule();
+    });
+  };
+  schedule();
+  std::thread io_thread([&] { io.run(); });
+
+  std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::cout << "listening on http://" << shown_host << ":" << bound << std::endl;
+  bool served = server.Serve();
+  io.stop();
+  io_thread.join();
+  (*store)->Close();
+  if (!served && !error.empty()) return Fail(error);
+  std::cerr << "tokenlog serve: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void AddServe(CLI::App& app, std::function<int()>* run) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* cmd = app.add_subcommand("serve", "Run the HTTP service on a data directory");
+  auto opt = [&](const std::string& name, auto& target, const std::string& help) {
+    std::string env = "TOKENLOG_" + name.substr(2);
+    for (auto& c : env) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    return cmd->add_option(name, target, help + " (env " + env + ")")->envname(env)
+        ->capture_default_str();
+  };
+  opt("--data", flags->data, "RocksDB data directory, created if missing");
+  opt("--listen", flags->listen, "HOST:PORT to listen on; port 0 picks a free port");
+  cmd->add_flag("--dev", flags->dev,
+                "trying it out: use (creating) DATA/dev-jwt.secret as the HS256 key when no key "
+                "is configured (env TOKENLOG_DEV)")
+      ->envname("TOKENLOG_DEV");
+  opt("--jwt-hs256-secret-file", flags->hs256_secret_file, "HS256 key file");
+  opt("--jwt-rs256-public-key", flags->rs256_public_key, "PEM public key file for RS256");
+  opt("--jwt-issuer", flags->issuer, "required iss claim");
+  opt("--jwt-audience", flags->audience, "required aud claim");
+  opt("--tls-cert", flags->tls_cert, "TLS certificate (PEM)");
+  opt("--tls-key", flags->tls_key, "TLS private key (PEM)");
+  opt("--realm", flags->realm, "Basic realm of WWW-Authenticate on /v1/auth/check");
+  opt("--max-active-tokens", flags->max_active_tokens, "active tokens per user");
+  opt("--sweep-interval", flags->sweep_interval, "how often expired tokens are logged");
+  opt("--usage-interval", flags->usage_interval, "at most one token.used per token per interval");
+  opt("--threads", flags->threads, "HTTP worker threads (each holds one connection)");
+  opt("--listen-backlog", flags->listen_backlog, "listening socket backlog");
+  opt("--max-body-bytes", flags->max_body_bytes, "larger request bodies get 413");
+  opt("--trusted-proxies", flags->trusted_proxies, "CIDRs allowed to set X-Forwarded-For");
+  opt("--auth-failure-limit", flags->auth_failure_limit,
+      "failed checks per minute per client address before 429");
+  cmd->callback([flags, run] { *run = [flags] { return RunServe(*flags); }; });
+}
+
+}  // namespace tokenlog::tools
