@@ -1,0 +1,29 @@
+# Thin wrapper over CMake; the two commands of the README are `make run` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DATA ?= ./data
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: deps build run test clean format
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run: build
+	@echo "Starting tokenlog on http://$(LISTEN) with data in $(DATA) (Ctrl-C stops it)."
+	@echo "Get a development JWT from another terminal with:"
+	@echo "  $(BUILD_DIR)/tokenlog dev-jwt --data $(DATA) --user you@example.com --tenant acme [--role admin]"
+	@$(BUILD_DIR)/tokenlog serve --dev --data $(DATA) --listen $(LISTEN)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+format:
+	@clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	@rm -rf $(BUILD_DIR)
