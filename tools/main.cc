@@ -9,8 +9,25 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   tokenlog::tools::AddServe(app, &run);
   tokenlog::tools::AddDevJwt(app, &run);
-  auto* help = app.add_subcommand("help", "Explain the commands");
-  help->callback([&] { run = [&] { std::cout << app.help(); return 0; }; });
+  auto* help = app.add_subcommand("help", "Explain the commands (`tokenlog help CMD` for one)");
+  std::string topic;
+  help->add_option("command", topic, "the command to explain");
+  help->callback([&] {
+    run = [&] {
+      CLI::App* target = &app;
+      if (!topic.empty()) {
+        try {
+          target = app.get_subcommand(topic);
+        } catch (const CLI::OptionNotFound&) {
+          std::cerr << "tokenlog: no command " << topic << std::endl;
+          return 2;
+        }
+      }
+      std::cout << app.get_formatter()->make_help(target, target->get_name(),
+                                                  CLI::AppFormatMode::Normal);
+      return 0;
+    };
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -224,14 +224,14 @@ void AddServe(CLI::App& app, std::function<int()>* run) {
   auto opt = [&](const std::string& name, auto& target, const std::string& help) {
     std::string env = "TOKENLOG_" + name.substr(2);
     for (auto& c : env) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
-    return cmd->add_option(name, target, help + " (env " + env + ")")->envname(env)
+    return cmd->add_option(name, target, help)->envname(env)
         ->capture_default_str();
   };
   opt("--data", flags->data, "RocksDB data directory, created if missing");
   opt("--listen", flags->listen, "HOST:PORT to listen on; port 0 picks a free port");
   cmd->add_flag("--dev", flags->dev,
                 "trying it out: use (creating) DATA/dev-jwt.secret as the HS256 key when no key "
-                "is configured (env TOKENLOG_DEV)")
+                "is configured")
       ->envname("TOKENLOG_DEV");
   opt("--jwt-hs256-secret-file", flags->hs256_secret_file, "HS256 key file");
   opt("--jwt-rs256-public-key", flags->rs256_public_key, "PEM public key file for RS256");
