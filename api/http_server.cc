@@ -316,6 +316,7 @@ bool HttpServer::Serve() { return listen_after_bind(); }
 bool HttpServer::process_and_close_socket(socket_t sock) {
   ConnectionStream stream(sock, limits_, svr_sock_);
   bool ret = false;
+  bool unread_input = false;
   size_t remaining = limits_.keep_alive_max_requests;
   bool first = true;
   while (remaining > 0 && svr_sock_ != INVALID_SOCKET) {
@@ -330,13 +331,28 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
                                       " header fields and " +
                                       std::to_string(limits_.max_header_bytes) +
                                       " bytes of request head")));
+      unread_input = true;
       break;
     }
     bool connection_closed = false;
     t_close_after_reply = false;
     ret = process_request(stream, remaining == 1, connection_closed, nullptr);
+    if (t_close_after_reply) unread_input = true;
     if (!ret || connection_closed || t_close_after_reply) break;
     --remaining;
+  }
+  if (unread_input) {
+    // Closing with unread bytes makes the kernel send RST, which can destroy
+    // the answer before the client reads it: send FIN first and drain a
+    // little (bounded in bytes and time) before closing.
+    ::shutdown(sock, SHUT_WR);
+    char sink[16384];
+    size_t drained = 0;
+    while (drained < (1u << 20) && WaitFor(sock, POLLIN, 500, nullptr) > 0) {
+      ssize_t n = ::recv(sock, sink, sizeof(sink), 0);
+      if (n <= 0) break;
+      drained += static_cast<size_t>(n);
+    }
   }
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
