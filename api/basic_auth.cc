@@ -1,50 +1,12 @@
 #include "api/basic_auth.h"
 
+#include "core/base64.h"
+
 #include <array>
 #include <cstdint>
 
 namespace tokenlog::api {
 namespace {
-
-constexpr std::string_view kBase64Alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// Value of each base64 character, -1 for any other byte (including '=').
-constexpr std::array<int8_t, 256> MakeBase64Table() {
-  std::array<int8_t, 256> table{};
-  for (auto& v : table) v = -1;
-  for (size_t i = 0; i < kBase64Alphabet.size(); ++i) {
-    table[static_cast<unsigned char>(kBase64Alphabet[i])] = static_cast<int8_t>(i);
-  }
-  return table;
-}
-constexpr std::array<int8_t, 256> kBase64Table = MakeBase64Table();
-
-// Strict padded base64: see ParseBasicAuthorization().
-std::optional<std::string> DecodeBase64(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  size_t padding = 0;
-  while (padding < 2 && padding < in.size() && in[in.size() - 1 - padding] == '=') ++padding;
-  const std::string_view data = in.substr(0, in.size() - padding);
-
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : data) {
-    int8_t v = kBase64Table[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;  // also a '=' before the final padding
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-      acc &= (1u << bits) - 1;
-    }
-  }
-  if (acc != 0) return std::nullopt;  // non-canonical unused bits
-  return out;
-}
 
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
@@ -66,7 +28,7 @@ std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header_
   if (rest.front() != ' ') return std::nullopt;
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
 
-  std::optional<std::string> decoded = DecodeBase64(rest);
+  std::optional<std::string> decoded = DecodeBase64(rest, Base64Variant::kStandardPadded);
   if (!decoded) return std::nullopt;
   const size_t colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;

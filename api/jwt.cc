@@ -12,13 +12,12 @@
 #include <cmath>
 #include <limits>
 
+#include "core/base64.h"
 #include "core/names.h"
 
 namespace tokenlog::api {
 namespace {
 
-constexpr std::string_view kBase64UrlAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr size_t kHs256Bytes = 32;
 constexpr int kMinRsaBits = 2048;
 // Header and claims are flat objects; deeper nesting is refused outright.
@@ -28,58 +27,12 @@ Status Unauthenticated(std::string detail) {
   return Status(Code::kUnauthenticated, std::move(detail));
 }
 
-// Value of each base64url character, -1 for any other byte.
-constexpr std::array<int8_t, 256> MakeBase64UrlTable() {
-  std::array<int8_t, 256> table{};
-  for (auto& v : table) v = -1;
-  for (size_t i = 0; i < kBase64UrlAlphabet.size(); ++i) {
-    table[static_cast<unsigned char>(kBase64UrlAlphabet[i])] = static_cast<int8_t>(i);
-  }
-  return table;
-}
-constexpr std::array<int8_t, 256> kBase64UrlTable = MakeBase64UrlTable();
-
-// Strict unpadded base64url (RFC 4648 section 5, as RFC 7515 uses it): only
-// the 64 alphabet characters, no '=', a length that is not 1 mod 4, and zero
-// bits in the unused low bits of the last character, so that each byte string
-// has exactly one encoding. Returns nullopt otherwise.
 std::optional<std::string> DecodeBase64Url(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int8_t v = kBase64UrlTable[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-      acc &= (1u << bits) - 1;
-    }
-  }
-  if (acc != 0) return std::nullopt;  // non-canonical trailing bits
-  return out;
+  return DecodeBase64(in, Base64Variant::kUrlUnpadded);
 }
 
 std::string EncodeBase64Url(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    acc = (acc << 8) | static_cast<unsigned char>(c);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kBase64UrlAlphabet[(acc >> bits) & 0x3F]);
-    }
-    acc &= (1u << bits) - 1;
-  }
-  if (bits > 0) out.push_back(kBase64UrlAlphabet[(acc << (6 - bits)) & 0x3F]);
-  return out;
+  return EncodeBase64(in, Base64Variant::kUrlUnpadded);
 }
 
 // HMAC-SHA-256 of `data` under `key`. Returns false only when OpenSSL fails.
