@@ -111,17 +111,22 @@ class EventStore::Impl {
 
 namespace {
 
+// The value of a point read, nullopt when absent.
+Result<std::optional<std::string>> Found(const rocksdb::Status& s, std::string value) {
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "read");
+  return std::optional<std::string>(std::move(value));
+}
+
 // Committed state: reads RocksDB directly.
 class DbReader final : public KeyspaceReader {
  public:
   explicit DbReader(const EventStore::Impl* impl) : impl_(impl) {}
   Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
     std::string value;
-    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->projection(ks),
-                            rocksdb::Slice(key.data(), key.size()), &value);
-    if (s.IsNotFound()) return std::optional<std::string>();
-    if (!s.ok()) return FromRocks(s, "read");
-    return std::optional<std::string>(std::move(value));
+    return Found(impl_->db->Get(rocksdb::ReadOptions(), impl_->projection(ks),
+                                rocksdb::Slice(key.data(), key.size()), &value),
+                 std::move(value));
   }
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
@@ -141,11 +146,10 @@ class BatchView final : public KeyspaceWriter {
       : impl_(impl), batch_(batch) {}
   Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
     std::string value;
-    auto s = batch_->GetFromBatchAndDB(impl_->db, rocksdb::ReadOptions(), impl_->projection(ks),
-                                       rocksdb::Slice(key.data(), key.size()), &value);
-    if (s.IsNotFound()) return std::optional<std::string>();
-    if (!s.ok()) return FromRocks(s, "read");
-    return std::optional<std::string>(std::move(value));
+    return Found(batch_->GetFromBatchAndDB(impl_->db, rocksdb::ReadOptions(),
+                                           impl_->projection(ks),
+                                           rocksdb::Slice(key.data(), key.size()), &value),
+                 std::move(value));
   }
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
