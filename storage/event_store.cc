@@ -124,9 +124,9 @@ class DbReader final : public KeyspaceReader {
   explicit DbReader(const EventStore::Impl* impl) : impl_(impl) {}
   Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
     std::string value;
-    return Found(impl_->db->Get(rocksdb::ReadOptions(), impl_->projection(ks),
-                                rocksdb::Slice(key.data(), key.size()), &value),
-                 std::move(value));
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->projection(ks),
+                            rocksdb::Slice(key.data(), key.size()), &value);
+    return Found(s, std::move(value));
   }
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
@@ -146,10 +146,9 @@ class BatchView final : public KeyspaceWriter {
       : impl_(impl), batch_(batch) {}
   Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
     std::string value;
-    return Found(batch_->GetFromBatchAndDB(impl_->db, rocksdb::ReadOptions(),
-                                           impl_->projection(ks),
-                                           rocksdb::Slice(key.data(), key.size()), &value),
-                 std::move(value));
+    auto s = batch_->GetFromBatchAndDB(impl_->db, rocksdb::ReadOptions(), impl_->projection(ks),
+                                       rocksdb::Slice(key.data(), key.size()), &value);
+    return Found(s, std::move(value));
   }
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
