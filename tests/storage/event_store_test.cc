@@ -163,7 +163,7 @@ TEST_CASE("the cap is exact under 40 concurrent mints for one user") {
   std::vector<std::thread> threads;
   for (int i = 0; i < 40; ++i) {
     threads.emplace_back([&, i] {
-      auto r = f.Mint("acme", "carol@acme.example", "t" + std::to_string(i));
+      auto r = f.Mint("acme", "carol@acme.example", std::string("t").append(std::to_string(i)));
       if (r.ok()) {
         ++ok;
       } else if (r.status().code() == Code::kTokenLimitReached) {
@@ -199,7 +199,7 @@ TEST_CASE("projections equal a replay of the log after a randomized workload, an
       r = f.Run([&](const StateReader& s, int64_t now) {
         auto ctx = f.Ctx(tenant, user, ActorRole::kUser);
         ctx.now = now;
-        return DecideMint(s, ctx, user, "label " + std::to_string(i), ex);
+        return DecideMint(s, ctx, user, std::string("label ").append(std::to_string(i)), ex);
       });
       if (r.ok()) minted.emplace_back(tenant, *r->token_id);
     } else if (op < 55 && !minted.empty()) {
