@@ -11,6 +11,9 @@ std::string_view KeyspaceName(Keyspace ks) {
     case Keyspace::kPolicies: return "policies";
     case Keyspace::kUsers: return "users";
     case Keyspace::kExpiry: return "expiry";
+    case Keyspace::kAuditTenant: return "audit_tenant";
+    case Keyspace::kAuditUser: return "audit_user";
+    case Keyspace::kAuditToken: return "audit_token";
     case Keyspace::kCount: break;
   }
   return "invalid";

@@ -31,6 +31,9 @@ enum class Keyspace : uint8_t {
   kPolicies,       // tenant -> Policy
   kUsers,          // tenant \0 user -> deactivation record
   kExpiry,         // expires_at:u64 token id -> "" (active tokens with an expiry)
+  kAuditTenant,    // tenant \0 seq:u64 -> type:u8 time:i64
+  kAuditUser,      // tenant \0 user \0 seq:u64 -> type:u8 time:i64 (actor or subject)
+  kAuditToken,     // tenant \0 token id \0 seq:u64 -> type:u8 time:i64
   kCount,
 };
 inline constexpr size_t kKeyspaceCount = static_cast<size_t>(Keyspace::kCount);

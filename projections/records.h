@@ -9,6 +9,7 @@
 //   policies       tenant
 //   users          tenant \0 user
 //   expiry         expires_at:u64 token_id
+//   audit_*        see projections/audit.h
 //
 // Value grammar (see core/bytes.h for str, opt_str, opt_i64):
 //   token_record := version:u8 (=0x01) id:str tenant:str user:str label:str

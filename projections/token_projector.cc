@@ -1,5 +1,6 @@
 #include "projections/token_projector.h"
 
+#include "projections/audit.h"
 #include "projections/records.h"
 #include "projections/state_view.h"
 
@@ -116,7 +117,9 @@ struct Applier {
 }  // namespace
 
 Status TokenProjector::Apply(const Event& event, KeyspaceWriter& out) const {
-  return std::visit(Applier{event, out}, event.data);
+  TL_RETURN_IF_ERROR(std::visit(Applier{event, out}, event.data));
+  ApplyAudit(event, out);
+  return Status();
 }
 
 }  // namespace tokenlog::projections

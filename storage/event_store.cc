@@ -21,7 +21,7 @@ constexpr const char* kMetaCf = "meta";
 constexpr const char* kHeadKey = "head";
 constexpr const char* kSchemaKey = "projection_schema";
 // Bump when a projection's layout or apply() changes: the next open rebuilds.
-constexpr uint64_t kProjectionSchema = 1;
+constexpr uint64_t kProjectionSchema = 2;
 constexpr size_t kMaxGroup = 512;
 constexpr uint64_t kRebuildChunk = 8192;
 
@@ -384,6 +384,18 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
     }
   }
   if (!committed.empty() && listener_) listener_(committed);
+}
+
+Result<std::optional<Event>> EventStore::ReadEvent(uint64_t seq) const {
+  std::string raw;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, EncodeU64(seq), &raw);
+  TL_ASSIGN_OR_RETURN(std::optional<std::string> found, Found(s, std::move(raw)));
+  if (!found) return std::optional<Event>();
+  auto e = DecodeEvent(*found);
+  if (!e.ok()) {
+    return Status(Code::kCorruption, "seq " + std::to_string(seq) + ": " + e.status().detail());
+  }
+  return std::optional<Event>(std::move(e).value());
 }
 
 Status EventStore::ScanEvents(

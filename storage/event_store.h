@@ -88,6 +88,10 @@ class EventStore {
   // success).
   bool writable() const;
 
+  // The event `seq`, nullopt when the log has no such seq; kCorruption when
+  // it does not decode.
+  Result<std::optional<Event>> ReadEvent(uint64_t seq) const;
+
   // Visits events from `from_seq` on, ascending, while `visit` returns true.
   // Decode errors stop the walk with kCorruption naming the seq.
   Status ScanEvents(uint64_t from_seq,
