@@ -14,11 +14,11 @@
 
 #include "core/base64.h"
 #include "core/names.h"
+#include "core/sha256.h"
 
 namespace tokenlog::api {
 namespace {
 
-constexpr size_t kHs256Bytes = 32;
 constexpr int kMinRsaBits = 2048;
 // Header and claims are flat objects; deeper nesting is refused outright.
 constexpr size_t kMaxJsonDepth = 16;
@@ -33,23 +33,6 @@ std::optional<std::string> DecodeBase64Url(std::string_view in) {
 
 std::string EncodeBase64Url(std::string_view in) {
   return EncodeBase64(in, Base64Variant::kUrlUnpadded);
-}
-
-// HMAC-SHA-256 of `data` under `key`. Returns false only when OpenSSL fails.
-bool HmacSha256(std::string_view key, std::string_view data,
-                std::array<unsigned char, kHs256Bytes>& mac) {
-  unsigned int len = 0;
-  // HMAC() with a null key pointer means "no key"; give it a valid pointer.
-  static const unsigned char kEmpty = 0;
-  const void* key_ptr = key.empty() ? &kEmpty : static_cast<const void*>(key.data());
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(),
-           &len) == nullptr ||
-      len != kHs256Bytes) {
-    ERR_clear_error();
-    return false;
-  }
-  return true;
 }
 
 // Decodes one segment and parses it as a JSON object.
@@ -221,8 +204,8 @@ Result<Principal> JwtVerifier::Verify(std::string_view compact_jwt, int64_t now_
   std::optional<std::string> signature = DecodeBase64Url(signature_b64);
   if (!signature) return Unauthenticated("token signature is not valid base64url");
   if (is_hs256) {
-    std::array<unsigned char, kHs256Bytes> mac;
-    if (!HmacSha256(*hs256_secret_, signing_input, mac) || signature->size() != mac.size() ||
+    const Digest mac = HmacSha256(*hs256_secret_, signing_input);
+    if (signature->size() != mac.size() ||
         CRYPTO_memcmp(signature->data(), mac.data(), mac.size()) != 0) {
       return Unauthenticated("token signature does not verify");
     }
@@ -282,10 +265,7 @@ std::string SignJwtHs256(std::string_view payload_json, std::string_view secret)
   std::string token = EncodeBase64Url(R"({"alg":"HS256","typ":"JWT"})");
   token.push_back('.');
   token += EncodeBase64Url(payload_json);
-  std::array<unsigned char, kHs256Bytes> mac;
-  // HMAC-SHA-256 fails only when OpenSSL itself is broken; the token then
-  // carries no valid signature and every verifier refuses it.
-  if (!HmacSha256(secret, token, mac)) mac.fill(0);
+  const Digest mac = HmacSha256(secret, token);
   token.push_back('.');
   token += EncodeBase64Url(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
   return token;

@@ -1,6 +1,7 @@
 #include "core/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstdlib>
 
@@ -22,6 +23,21 @@ Digest Sha256(std::string_view data) {
   Digest out;
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+      len != out.size()) {
+    std::abort();  // Only on allocation failure inside OpenSSL.
+  }
+  return out;
+}
+
+Digest HmacSha256(std::string_view key, std::string_view data) {
+  Digest out;
+  unsigned int len = 0;
+  // HMAC() with a null key pointer means "no key"; give it a valid pointer.
+  static const unsigned char kEmpty = 0;
+  const void* key_ptr = key.empty() ? &kEmpty : static_cast<const void*>(key.data());
+  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+           &len) == nullptr ||
       len != out.size()) {
     std::abort();  // Only on allocation failure inside OpenSSL.
   }

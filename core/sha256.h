@@ -17,6 +17,8 @@ using Digest = std::array<uint8_t, 32>;
 // The SHA-256 of `data`. Never fails (the process aborts if OpenSSL cannot
 // compute a digest, which only happens when it cannot allocate memory).
 Digest Sha256(std::string_view data);
+// HMAC-SHA-256 of `data` under `key` (any length, empty included).
+Digest HmacSha256(std::string_view key, std::string_view data);
 
 // Lower-case hex of p[0..n): 2n characters.
 std::string HexLower(const uint8_t* p, size_t n);

@@ -56,3 +56,8 @@ TEST_CASE("ParseHexDigest rejects anything but 64 hex digits", "[sha256]") {
 
 }  // namespace
 }  // namespace tokenlog
+
+TEST_CASE("HMAC-SHA-256 matches RFC 4231 test case 2") {
+  CHECK(tokenlog::HexLower(tokenlog::HmacSha256("Jefe", "what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
