@@ -1,7 +1,9 @@
 #include "api/service.h"
 
 #include "api/basic_auth.h"
+#include "projections/audit.h"
 #include "api/json_body.h"
+#include "core/event_json.h"
 #include "core/names.h"
 #include "core/sha256.h"
 #include "core/time_format.h"
@@ -15,8 +17,8 @@ namespace {
 
 using projections::ProjectionState;
 
-constexpr size_t kAdminPageDefault = 50;
-constexpr size_t kAdminPageMax = 500;
+constexpr size_t kPageDefault = 50;
+constexpr size_t kPageMax = 500;
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> out;
@@ -141,44 +143,27 @@ Result<std::optional<TokenStatus>> StatusFilter(const httplib::Request& req) {
 
 Result<size_t> LimitParam(const httplib::Request& req) {
   auto raw = QueryParam(req, "limit");
-  if (!raw) return kAdminPageDefault;
+  if (!raw) return kPageDefault;
   if (raw->empty() || raw->size() > 3 ||
       raw->find_first_not_of("0123456789") != std::string::npos) {
     return Status(Code::kInvalidRequest, "limit must be an integer from 1 to 500");
   }
   size_t n = std::stoul(*raw);
-  if (n < 1 || n > kAdminPageMax) {
+  if (n < 1 || n > kPageMax) {
     return Status(Code::kInvalidRequest, "limit must be an integer from 1 to 500");
   }
   return n;
 }
 
-// An admin token page cursor: 16 hex digits of the mint seq to continue
-// before, then 16 hex digits binding it to the tenant and the filters.
-std::string CursorBinding(const std::string& tenant, const std::optional<std::string>& user,
-                          const std::optional<TokenStatus>& status) {
-  std::string material = "admin-tokens\n" + tenant + "\n" + (user ? *user : "") + "\n" +
-                         (status ? std::string(TokenStatusName(*status)) : "");
-  return HexLower(Sha256(material).data(), 8);
-}
-
-std::string EncodeCursor(uint64_t seq, const std::string& binding) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(seq));
-  return std::string(buf) + binding;
-}
-
-Result<uint64_t> DecodeCursor(const std::string& cursor, const std::string& binding) {
-  Status bad(Code::kInvalidRequest,
-             "cursor is not valid here: use next_cursor from the previous page with the same "
-             "filters");
-  if (cursor.size() != 32 || cursor.find_first_not_of("0123456789abcdef") != std::string::npos ||
-      cursor.substr(16) != binding) {
-    return bad;
+// What a cursor is bound to: the route, the caller's tenant and user, and
+// every filter.
+std::string Binding(std::initializer_list<std::string_view> parts) {
+  std::string b;
+  for (auto p : parts) {
+    b.append(p);
+    b.push_back('\n');
   }
-  uint64_t seq = std::stoull(cursor.substr(0, 16), nullptr, 16);
-  if (seq == 0) return bad;
-  return seq;
+  return b;
 }
 
 Reply Unauthenticated(std::string detail) {
@@ -197,6 +182,7 @@ Service::Service(storage::EventStore& store, const Clock& clock, RandomSource& r
       jwt_(jwt),
       metrics_(metrics),
       config_(std::move(config)),
+      cursors_(store.paging_key()),
       challenge_("Basic realm=\"" + config_.realm + "\", charset=\"UTF-8\"") {}
 
 const std::vector<Service::Route>& Service::Routes() {
@@ -217,6 +203,8 @@ const std::vector<Service::Route>& Service::Routes() {
       {"POST", "/v1/admin/tokens/{id}/revoke", &Service::AdminRevokeToken, true, true},
       {"POST", "/v1/admin/users/{user}/deactivate", &Service::Deactivate, true, true},
       {"POST", "/v1/admin/users/{user}/reactivate", &Service::Reactivate, true, true},
+      {"GET", "/v1/activity", &Service::Activity, true, false},
+      {"GET", "/v1/admin/activity", &Service::AdminActivity, true, true},
   };
   return routes;
 }
@@ -590,9 +578,11 @@ Reply Service::AdminListTokens(const httplib::Request& req, const Call& call) {
   auto limit = LimitParam(req);
   if (!limit.ok()) return Reply::Problem(limit.status());
   q.limit = *limit;
-  std::string binding = CursorBinding(q.tenant, q.user, q.status);
+  std::string binding =
+      Binding({"admin-tokens", q.tenant, call.caller.user, q.user ? *q.user : "",
+               q.status ? TokenStatusName(*q.status) : ""});
   if (auto cursor = QueryParam(req, "cursor")) {
-    auto seq = DecodeCursor(*cursor, binding);
+    auto seq = cursors_.Open(binding, *cursor);
     if (!seq.ok()) return Reply::Problem(seq.status());
     q.before_mint_seq = *seq;
   }
@@ -603,7 +593,7 @@ Reply Service::AdminListTokens(const httplib::Request& req, const Call& call) {
   JcsObject o;
   o.Raw("tokens", JsonArray(items));
   if (page->next_before_mint_seq) {
-    o.Str("next_cursor", EncodeCursor(*page->next_before_mint_seq, binding));
+    o.Str("next_cursor", cursors_.Seal(binding, *page->next_before_mint_seq));
   } else {
     o.Null("next_cursor");
   }
@@ -675,6 +665,102 @@ Reply Service::Reactivate(const httplib::Request& req, const Call& call) {
   });
   if (!d.ok()) return Reply::Problem(d.status());
   return Reply::Json(200, JcsObject().Str("user", *user));
+}
+
+// ---- activity ----
+
+Reply Service::Activity(const httplib::Request& req, const Call& call) {
+  return ActivityPage(req, call, /*whole_tenant=*/false);
+}
+
+Reply Service::AdminActivity(const httplib::Request& req, const Call& call) {
+  return ActivityPage(req, call, /*whole_tenant=*/true);
+}
+
+Reply Service::ActivityPage(const httplib::Request& req, const Call& call, bool whole_tenant) {
+  // `type` may repeat; every other parameter at most once.
+  for (const auto& [key, value] : req.params) {
+    if (key != "type" && key != "user" && key != "token_id" && key != "since" &&
+        key != "until" && key != "limit" && key != "cursor") {
+      return Reply::Problem(
+          Status(Code::kInvalidRequest, "unknown query parameter \"" + key.substr(0, 64) + "\""));
+    }
+    if (key != "type" && req.params.count(key) > 1) {
+      return Reply::Problem(
+          Status(Code::kInvalidRequest, "query parameter \"" + key + "\" is repeated"));
+    }
+  }
+  projections::AuditQuery q;
+  q.tenant = call.caller.tenant;
+  if (!whole_tenant) q.scope_user = call.caller.user;
+  std::string types_text;
+  auto [first, last] = req.params.equal_range("type");
+  for (auto it = first; it != last; ++it) {
+    std::string_view list = it->second;
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string_view name = list.substr(0, comma);
+      auto type = ParseEventType(name);
+      if (!type) {
+        return Reply::Problem(Status(Code::kInvalidRequest,
+                                     "type must name event types such as token.minted"));
+      }
+      if (std::find(q.types.begin(), q.types.end(), *type) == q.types.end()) {
+        q.types.push_back(*type);
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  std::sort(q.types.begin(), q.types.end());
+  for (auto t : q.types) types_text += std::string(EventTypeName(t)) + ",";
+  if (auto user = QueryParam(req, "user")) {
+    auto normalized = NormalizeUsername(*user);
+    if (!normalized.ok()) return Reply::Problem(normalized.status());
+    q.user = *normalized;
+  }
+  if (auto token = QueryParam(req, "token_id")) {
+    if (!IsValidTokenId(*token)) {
+      return Reply::Problem(Status(Code::kInvalidRequest, "token_id must be tok_ + 16 base62"));
+    }
+    q.token_id = *token;
+  }
+  for (auto [name, target] : {std::pair{"since", &q.since}, std::pair{"until", &q.until}}) {
+    if (auto raw = QueryParam(req, name)) {
+      auto t = ParseTime(*raw);
+      if (!t) {
+        return Reply::Problem(Status(Code::kInvalidRequest,
+                                     std::string(name) + " must be an RFC 3339 time"));
+      }
+      *target = *t;
+    }
+  }
+  auto limit = LimitParam(req);
+  if (!limit.ok()) return Reply::Problem(limit.status());
+  q.limit = *limit;
+  std::string binding = Binding(
+      {whole_tenant ? "admin-activity" : "activity", q.tenant, call.caller.user, types_text,
+       q.user ? *q.user : "", q.token_id ? *q.token_id : "",
+       q.since ? std::to_string(*q.since) : "", q.until ? std::to_string(*q.until) : ""});
+  if (auto cursor = QueryParam(req, "cursor")) {
+    auto seq = cursors_.Open(binding, *cursor);
+    if (!seq.ok()) return Reply::Problem(seq.status());
+    q.before_seq = *seq;
+  }
+  q.scan_budget = std::max<size_t>(1000, 4 * q.limit);
+  auto page = projections::FindAudit(
+      store_.committed(), [this](uint64_t seq) { return store_.ReadEvent(seq); }, q);
+  if (!page.ok()) return Reply::Problem(page.status());
+  std::vector<std::string> items;
+  for (const auto& e : page->events) items.push_back(RenderEvent(e, EventForm::kApi));
+  JcsObject o;
+  o.Raw("events", JsonArray(items));
+  if (page->next_before_seq) {
+    o.Str("next_cursor", cursors_.Seal(binding, *page->next_before_seq));
+  } else {
+    o.Null("next_cursor");
+  }
+  return Reply::Json(200, o);
 }
 
 }  // namespace tokenlog::api

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/cursor.h"
 #include "api/jwt.h"
 #include "api/metrics.h"
 #include "api/reply.h"
@@ -83,6 +84,9 @@ class Service {
   Reply AdminLookup(const httplib::Request& req, const Call& call);
   Reply Deactivate(const httplib::Request& req, const Call& call);
   Reply Reactivate(const httplib::Request& req, const Call& call);
+  Reply Activity(const httplib::Request& req, const Call& call);
+  Reply AdminActivity(const httplib::Request& req, const Call& call);
+  Reply ActivityPage(const httplib::Request& req, const Call& call, bool whole_tenant);
 
   CommandContext Context(const httplib::Request& req, const Principal& caller) const;
   // Runs a decision through the log; the Decision carries the committed events.
@@ -98,6 +102,7 @@ class Service {
   const JwtVerifier& jwt_;
   Metrics& metrics_;
   ServiceConfig config_;
+  CursorSealer cursors_;
   std::string challenge_;  // WWW-Authenticate for denied checks
 };
 

@@ -11,6 +11,7 @@
 #include "core/bytes.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
+#include "core/random.h"
 
 namespace tokenlog::storage {
 
@@ -20,6 +21,7 @@ constexpr const char* kEventsCf = "events";
 constexpr const char* kMetaCf = "meta";
 constexpr const char* kHeadKey = "head";
 constexpr const char* kSchemaKey = "projection_schema";
+constexpr const char* kPagingKey = "paging_key";
 // Bump when a projection's layout or apply() changes: the next open rebuilds.
 constexpr uint64_t kProjectionSchema = 2;
 constexpr size_t kMaxGroup = 512;
@@ -254,6 +256,17 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
     current = log_head.seq == 0;
   }
   store->head_ = log_head;
+  if (!db->Get(rocksdb::ReadOptions(), store->impl_->meta, kPagingKey, &store->paging_key_).ok() &&
+      !store->impl_->read_only) {
+    uint8_t key[32];
+    CryptoRandom random;
+    if (!random.Fill(key, sizeof(key))) return Status(Code::kUnavailable, "no randomness");
+    store->paging_key_.assign(reinterpret_cast<const char*>(key), sizeof(key));
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    auto s = db->Put(synced, store->impl_->meta, kPagingKey, store->paging_key_);
+    if (!s.ok()) return FromRocks(s, "writing meta");
+  }
   if (!current) {
     if (store->impl_->read_only) {
       return Status(Code::kUnavailable,

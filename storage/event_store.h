@@ -84,6 +84,10 @@ class EventStore {
   const KeyspaceReader& committed() const { return *committed_; }
 
   LogHead head() const;
+  // A random key kept in `meta` (created on the first read-write open), for
+  // sealing paging cursors so that they survive restarts and backups. Empty
+  // when a read-only open finds none.
+  const std::string& paging_key() const { return paging_key_; }
   // True while the last write succeeded (or none failed since the last
   // success).
   bool writable() const;
@@ -118,6 +122,7 @@ class EventStore {
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<KeyspaceReader> committed_;
   const Projector* projector_ = nullptr;
+  std::string paging_key_;
   const Clock* clock_ = nullptr;
 
   mutable std::mutex mu_;
