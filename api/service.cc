@@ -61,7 +61,10 @@ void OptTime(JcsObject& o, std::string_view key, const std::optional<int64_t>& t
   }
 }
 
-JcsObject TokenJson(const TokenRecord& t, int64_t now) {
+// `fresher_use`: a use seen in memory but not yet logged.
+JcsObject TokenJson(const TokenRecord& t, int64_t now, std::optional<int64_t> fresher_use) {
+  std::optional<int64_t> last_used = t.last_used_at;
+  if (fresher_use && (!last_used || *last_used < *fresher_use)) last_used = fresher_use;
   JcsObject o;
   o.Str("id", t.id);
   o.Str("label", t.label);
@@ -70,7 +73,7 @@ JcsObject TokenJson(const TokenRecord& t, int64_t now) {
   o.Str("user", t.user);
   o.Str("created_at", FormatTime(t.created_at));
   OptTime(o, "expires_at", t.expires_at);
-  OptTime(o, "last_used_at", t.last_used_at);
+  OptTime(o, "last_used_at", last_used);
   OptTime(o, "revoked_at", t.revoked_at);
   if (t.revoked_reason) {
     o.Str("revoked_reason", RevokeReasonName(*t.revoked_reason));
@@ -183,6 +186,7 @@ Service::Service(storage::EventStore& store, const Clock& clock, RandomSource& r
       metrics_(metrics),
       config_(std::move(config)),
       cursors_(store.paging_key()),
+      usage_(config_.usage),
       challenge_("Basic realm=\"" + config_.realm + "\", charset=\"UTF-8\"") {}
 
 const std::vector<Service::Route>& Service::Routes() {
@@ -297,7 +301,7 @@ Reply Service::TokenReply(int status, std::string_view token_id,
   auto token = ProjectionState(store_.committed()).Token(token_id);
   if (!token.ok()) return Reply::Problem(token.status());
   if (!*token) return Reply::Problem(Status(Code::kNotFound, "no such token"));
-  JcsObject o = TokenJson(**token, clock_.NowMillis());
+  JcsObject o = TokenJson(**token, clock_.NowMillis(), usage_.LastUsed((*token)->id));
   if (value) o.Str("token", *value);
   Reply r = Reply::Json(status, o);
   r.headers.emplace_back("Cache-Control", "no-store");
@@ -353,6 +357,18 @@ Status Service::StartGauges() {
   return Status();
 }
 
+Status Service::FlushUsage(bool everything) {
+  std::vector<Event> due = usage_.TakeDue(clock_.NowMillis(), everything);
+  if (due.empty()) return Status();
+  auto appended = store_.Execute(
+      [&](const KeyspaceReader&, int64_t) -> Result<std::vector<Event>> { return due; });
+  if (!appended.ok()) {
+    usage_.Requeue(due);
+    return appended.status();
+  }
+  return Status();
+}
+
 Result<uint32_t> Service::ExpireDue() {
   uint32_t total = 0;
   for (;;) {
@@ -399,7 +415,8 @@ Reply Service::Check(const httplib::Request& req) {
   const TokenRecord& t = **token;
 
   std::optional<DenyReason> reason;
-  TokenStatus status = t.StatusAt(clock_.NowMillis());
+  const int64_t now = clock_.NowMillis();
+  TokenStatus status = t.StatusAt(now);
   if (status == TokenStatus::kRevoked) {
     reason = DenyReason::kRevoked;
   } else if (status == TokenStatus::kExpired) {
@@ -419,8 +436,12 @@ Reply Service::Check(const httplib::Request& req) {
       }
     }
   }
-  if (reason) return deny(ToDenyMetric(*reason));
-
+  const std::string user_agent = req.get_header_value("User-Agent");
+  if (reason) {
+    usage_.RecordDenial(t, *reason, creds->username, req.remote_addr, user_agent, now);
+    return deny(ToDenyMetric(*reason));
+  }
+  usage_.RecordUse(t, req.remote_addr, user_agent, now);
   metrics_.CountCheck(CheckResult::kAllowed);
   Reply r;
   r.status = 200;
@@ -464,7 +485,7 @@ Reply Service::ListTokens(const httplib::Request& req, const Call& call) {
     TokenStatus st = t.StatusAt(now);
     if (st == TokenStatus::kActive) ++active;
     if (*filter && st != **filter) continue;
-    items.push_back(TokenJson(t, now).Render());
+    items.push_back(TokenJson(t, now, usage_.LastUsed(t.id)).Render());
   }
   JcsObject o;
   o.Raw("tokens", JsonArray(items));
@@ -480,7 +501,7 @@ Reply Service::GetToken(const httplib::Request& req, const Call& call) {
   if (!*token || (*token)->tenant != call.caller.tenant || (*token)->user != call.caller.user) {
     return Reply::Problem(Status(Code::kNotFound, "no such token"));
   }
-  return Reply::Json(200, TokenJson(**token, clock_.NowMillis()));
+  return Reply::Json(200, TokenJson(**token, clock_.NowMillis(), usage_.LastUsed((*token)->id)));
 }
 
 Reply Service::RevokeToken(const httplib::Request& req, const Call& call) {
@@ -589,7 +610,7 @@ Reply Service::AdminListTokens(const httplib::Request& req, const Call& call) {
   auto page = ProjectionState(store_.committed()).TokensPage(q);
   if (!page.ok()) return Reply::Problem(page.status());
   std::vector<std::string> items;
-  for (const auto& t : page->tokens) items.push_back(TokenJson(t, q.now).Render());
+  for (const auto& t : page->tokens) items.push_back(TokenJson(t, q.now, usage_.LastUsed(t.id)).Render());
   JcsObject o;
   o.Raw("tokens", JsonArray(items));
   if (page->next_before_mint_seq) {

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/commands.h"
 #include "core/random.h"
+#include "core/usage_ledger.h"
 #include "storage/event_store.h"
 
 namespace tokenlog::api {
@@ -28,6 +29,7 @@ namespace tokenlog::api {
 struct ServiceConfig {
   std::string realm = "tokenlog";
   uint32_t max_active_tokens = kDefaultMaxActiveTokens;
+  UsageLedgerConfig usage;  // throttles of token.used and auth.denied
 };
 
 class Service {
@@ -43,6 +45,11 @@ class Service {
   // Appends token.expired for tokens past their expiry, in batches, until
   // none is due. Returns how many were expired.
   Result<uint32_t> ExpireDue();
+
+  // Appends the token.used and auth.denied events that are due (every
+  // pending one when `everything`, at shutdown). Counts that cannot be
+  // appended stay pending.
+  Status FlushUsage(bool everything);
 
   // Storage open and writable, projections current.
   bool Ready() const;
@@ -103,6 +110,7 @@ class Service {
   Metrics& metrics_;
   ServiceConfig config_;
   CursorSealer cursors_;
+  UsageLedger usage_;
   std::string challenge_;  // WWW-Authenticate for denied checks
 };
 

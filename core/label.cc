@@ -75,6 +75,27 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::string SanitizeText(std::string_view s, size_t max_bytes) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t start = pos;
+    char32_t cp;
+    std::string_view piece;
+    if (DecodeNext(s, &pos, &cp) && !IsControl(cp) && !IsLineSeparator(cp) &&
+        !IsBidiControl(cp)) {
+      piece = s.substr(start, pos - start);
+    } else {
+      if (pos == start) ++pos;  // skip one invalid byte
+      piece = kReplacement;
+    }
+    if (out.size() + piece.size() > max_bytes) break;
+    out.append(piece);
+  }
+  return out;
+}
+
 Result<std::string> ValidateLabel(std::string_view raw, size_t max_code_points, Code error_code,
                                   std::string_view what) {
   const std::string field(what);

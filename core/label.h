@@ -17,6 +17,11 @@ namespace tokenlog {
 // U+10FFFF, no truncated sequence, no stray continuation byte.
 bool IsValidUtf8(std::string_view s);
 
+// Foreign text (a User-Agent, a claimed username) made safe to record: each
+// invalid UTF-8 sequence and each control character becomes U+FFFD, and the
+// result is cut at a code point boundary to at most `max_bytes`.
+std::string SanitizeText(std::string_view s, size_t max_bytes);
+
 // Applies the label rules to `raw`:
 //   1. it must be valid UTF-8 (checked first, on the untrimmed text);
 //   2. leading and trailing Unicode White_Space is trimmed (ASCII space, tab,

@@ -24,6 +24,8 @@ namespace tokenlog::tools {
 
 namespace {
 
+constexpr int64_t kUsageFlushMillis = 2000;
+
 struct ServeFlags {
   std::string data = "./data";
   std::string listen = "127.0.0.1:8080";
@@ -107,9 +109,8 @@ int Fail(const std::string& message) {
 int RunServe(const ServeFlags& f) {
   auto sweep = ParseDurationMillis(f.sweep_interval);
   if (!sweep) return Fail("--sweep-interval: not a duration (e.g. 30s, 10m, 8h, 7d)");
-  if (!ParseDurationMillis(f.usage_interval)) {
-    return Fail("--usage-interval: not a duration (e.g. 30s, 10m, 8h, 7d)");
-  }
+  auto usage_interval = ParseDurationMillis(f.usage_interval);
+  if (!usage_interval) return Fail("--usage-interval: not a duration (e.g. 30s, 10m, 8h, 7d)");
   if (!ValidRealm(f.realm)) return Fail("--realm: printable ASCII without quotes or backslashes");
   if (f.max_active_tokens < 1) return Fail("--max-active-tokens must be at least 1");
   if (f.threads < 1 || f.threads > 4096) return Fail("--threads must be 1..4096");
@@ -171,6 +172,7 @@ int RunServe(const ServeFlags& f) {
   api::ServiceConfig config;
   config.realm = f.realm;
   config.max_active_tokens = f.max_active_tokens;
+  config.usage.usage_interval_ms = *usage_interval;
   api::Service service(**store, clock, random, **verifier, metrics, config);
   if (auto s = service.StartGauges(); !s.ok()) return Fail(s.detail());
 
@@ -203,6 +205,21 @@ int RunServe(const ServeFlags& f) {
     });
   };
   schedule();
+  // Usage and denials are folded in memory and appended every couple of
+  // seconds (each token at most once per --usage-interval), never on the
+  // check's path.
+  boost::asio::steady_timer usage_timer(io);
+  std::function<void()> schedule_usage = [&] {
+    usage_timer.expires_after(std::chrono::milliseconds(kUsageFlushMillis));
+    usage_timer.async_wait([&](const boost::system::error_code& err) {
+      if (err) return;
+      if (auto s = service.FlushUsage(false); !s.ok()) {
+        std::cerr << "tokenlog serve: usage flush failed: " << s.ToString() << std::endl;
+      }
+      schedule_usage();
+    });
+  };
+  schedule_usage();
   std::thread io_thread([&] { io.run(); });
 
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -210,6 +227,9 @@ int RunServe(const ServeFlags& f) {
   bool served = server.Serve();
   io.stop();
   io_thread.join();
+  if (auto s = service.FlushUsage(true); !s.ok()) {
+    std::cerr << "tokenlog serve: final usage flush failed: " << s.ToString() << std::endl;
+  }
   (*store)->Close();
   if (!served && !error.empty()) return Fail(error);
   std::cerr << "tokenlog serve: stopped" << std::endl;

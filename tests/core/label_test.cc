@@ -188,3 +188,14 @@ TEST_CASE("A valid label is returned byte for byte", "[label]") {
 
 }  // namespace
 }  // namespace tokenlog
+
+TEST_CASE("SanitizeText replaces invalid UTF-8 and controls and cuts at a code point") {
+  using tokenlog::SanitizeText;
+  CHECK(SanitizeText("Microsoft.Data.Mashup (https://go.microsoft.com/fwlink/?LinkID=304225)", 256) ==
+        "Microsoft.Data.Mashup (https://go.microsoft.com/fwlink/?LinkID=304225)");
+  CHECK(SanitizeText("a\xff" "b", 16) == "a\xEF\xBF\xBD" "b");
+  CHECK(SanitizeText("a\nb", 16) == "a\xEF\xBF\xBD" "b");
+  CHECK(SanitizeText("\xC3\xA9\xC3\xA9", 3) == "\xC3\xA9");  // never splits a code point
+  CHECK(tokenlog::IsValidUtf8(SanitizeText("\xE2\x82", 16)));
+  CHECK(SanitizeText(std::string(1000, 'x'), 256).size() == 256);
+}

@@ -1,0 +1,84 @@
+// UsageLedger: folds OData checks into throttled token.used and auth.denied
+// events, in memory, off the check's path.
+//
+// A successful check adds to the token's pending use; a refused check whose
+// value matched a stored token adds to its pending denial. TakeDue() turns
+// what is due into events: a token's first use (and first denial) at once,
+// then at most one token.used per token per usage interval and one
+// auth.denied per token per denial interval. Nothing here is durable: a crash
+// loses at most the pending counts, by design (usage is never fsynced on the
+// check's path). Thread-safe; the clock is passed in.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event.h"
+#include "core/token.h"
+
+namespace tokenlog {
+
+struct UsageLedgerConfig {
+  int64_t usage_interval_ms = 10 * 60 * 1000;
+  int64_t denial_interval_ms = 60 * 1000;
+  size_t max_tokens = 1'000'000;  // tokens tracked at once; more are not recorded
+};
+
+inline constexpr size_t kMaxUserAgentBytes = 256;
+
+class UsageLedger {
+ public:
+  explicit UsageLedger(UsageLedgerConfig config) : config_(config) {}
+
+  void RecordUse(const TokenRecord& token, std::string_view ip, std::string_view user_agent,
+                 int64_t now);
+  void RecordDenial(const TokenRecord& token, DenyReason reason, std::string_view claimed_user,
+                    std::string_view ip, std::string_view user_agent, int64_t now);
+
+  // The events due at `now` (every pending one when `everything`), oldest
+  // token first; their counts leave the ledger. Events carry no seq or time.
+  std::vector<Event> TakeDue(int64_t now, bool everything);
+  // Puts back the counts of events that could not be appended.
+  void Requeue(const std::vector<Event>& events);
+
+  // The latest successful use seen in memory, if any.
+  std::optional<int64_t> LastUsed(std::string_view token_id) const;
+
+ private:
+  struct PendingUse {
+    uint64_t count = 0;
+    int64_t first_at = 0;
+    int64_t last_at = 0;
+    std::string ip;
+    std::string user_agent;
+  };
+  struct PendingDenial {
+    uint64_t count = 0;
+    DenyReason reason = DenyReason::kRevoked;
+    std::string claimed_user;
+    std::string ip;
+    std::string user_agent;
+  };
+  struct Entry {
+    std::string tenant;
+    std::string user;
+    PendingUse use;
+    PendingDenial denial;
+    std::optional<int64_t> last_use_event_at;
+    std::optional<int64_t> last_denial_event_at;
+    std::optional<int64_t> last_used;  // latest successful check ever seen
+  };
+
+  Entry* Find(const TokenRecord& token);  // REQUIRES: mu_ held
+
+  const UsageLedgerConfig config_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace tokenlog
