@@ -1,0 +1,101 @@
+// UsageLedger: throttled token.used / auth.denied from in-memory counts.
+#include <catch2/catch.hpp>
+
+#include "core/usage_ledger.h"
+
+using namespace tokenlog;
+
+namespace {
+
+constexpr int64_t kT0 = 1'795'910'400'000;
+constexpr int64_t kMinute = 60'000;
+
+TokenRecord Token(const std::string& id) {
+  TokenRecord t;
+  t.id = id;
+  t.tenant = "acme";
+  t.user = "alice@acme.example";
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("the first use is due at once, then at most one token.used per interval") {
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
+  TokenRecord t = Token("tok_aaaaaaaaaaaaaaaa");
+  ledger.RecordUse(t, "203.0.113.7", "Microsoft.Data.Mashup", kT0);
+  ledger.RecordUse(t, "203.0.113.8", "PowerBI\xff", kT0 + 5);
+
+  auto first = ledger.TakeDue(kT0 + 2000, false);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].type() == EventType::kTokenUsed);
+  CHECK(first[0].tenant == "acme");
+  CHECK(first[0].user == std::optional<std::string>("alice@acme.example"));
+  CHECK(first[0].token_id == std::optional<std::string>("tok_aaaaaaaaaaaaaaaa"));
+  CHECK(first[0].actor.role == ActorRole::kSystem);
+  CHECK_FALSE(first[0].actor.user.has_value());
+  const auto& used = std::get<TokenUsed>(first[0].data);
+  CHECK(used.count == 2);
+  CHECK(used.first_at == kT0);
+  CHECK(used.last_at == kT0 + 5);
+  CHECK(used.ip == "203.0.113.8");                  // the latest use
+  CHECK(used.user_agent == "PowerBI\xEF\xBF\xBD");  // sanitized
+  CHECK(ledger.LastUsed(t.id) == std::optional<int64_t>(kT0 + 5));
+
+  // More uses inside the interval wait for it.
+  for (int i = 0; i < 100; ++i) ledger.RecordUse(t, "203.0.113.7", "ua", kT0 + kMinute + i);
+  CHECK(ledger.TakeDue(kT0 + 5 * kMinute, false).empty());
+  auto second = ledger.TakeDue(kT0 + 2000 + 10 * kMinute, false);
+  REQUIRE(second.size() == 1);
+  CHECK(std::get<TokenUsed>(second[0].data).count == 100);
+  CHECK(ledger.TakeDue(kT0 + 30 * kMinute, false).empty());
+}
+
+TEST_CASE("denials are due at once, then at most one per minute per token") {
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
+  TokenRecord t = Token("tok_bbbbbbbbbbbbbbbb");
+  ledger.RecordDenial(t, DenyReason::kRevoked, "Alice@Acme.example", "198.51.100.1", "PBI", kT0);
+  auto first = ledger.TakeDue(kT0 + 1000, false);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].type() == EventType::kAuthDenied);
+  CHECK(first[0].actor.role == ActorRole::kBasic);
+  CHECK(first[0].actor.ip == std::optional<std::string>("198.51.100.1"));
+  const auto& d = std::get<AuthDenied>(first[0].data);
+  CHECK(d.reason == DenyReason::kRevoked);
+  CHECK(d.claimed_user == "Alice@Acme.example");
+  CHECK(d.count == 1);
+
+  ledger.RecordDenial(t, DenyReason::kRevoked, "x", "198.51.100.1", "PBI", kT0 + 2000);
+  ledger.RecordDenial(t, DenyReason::kRevoked, "x", "198.51.100.1", "PBI", kT0 + 3000);
+  CHECK(ledger.TakeDue(kT0 + 30'000, false).empty());
+  auto second = ledger.TakeDue(kT0 + 1000 + kMinute, false);
+  REQUIRE(second.size() == 1);
+  CHECK(std::get<AuthDenied>(second[0].data).count == 2);
+}
+
+TEST_CASE("everything flushes pending counts regardless of throttles; requeue restores them") {
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
+  TokenRecord t = Token("tok_cccccccccccccccc");
+  ledger.RecordUse(t, "ip", "ua", kT0);
+  REQUIRE(ledger.TakeDue(kT0, false).size() == 1);
+  ledger.RecordUse(t, "ip", "ua", kT0 + 1);
+  CHECK(ledger.TakeDue(kT0 + 2, false).empty());
+  auto all = ledger.TakeDue(kT0 + 3, true);
+  REQUIRE(all.size() == 1);
+  CHECK(std::get<TokenUsed>(all[0].data).count == 1);
+
+  // An append that failed puts the counts back, due again at once.
+  ledger.Requeue(all);
+  auto again = ledger.TakeDue(kT0 + 4, false);
+  REQUIRE(again.size() == 1);
+  CHECK(std::get<TokenUsed>(again[0].data).count == 1);
+}
+
+TEST_CASE("the ledger tracks at most max_tokens tokens") {
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 2});
+  ledger.RecordUse(Token("tok_1111111111111111"), "ip", "ua", kT0);
+  ledger.RecordUse(Token("tok_2222222222222222"), "ip", "ua", kT0);
+  ledger.RecordUse(Token("tok_3333333333333333"), "ip", "ua", kT0);
+  CHECK(ledger.TakeDue(kT0 + 1, false).size() == 2);
+  CHECK_FALSE(ledger.LastUsed("tok_3333333333333333").has_value());
+}
