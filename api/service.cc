@@ -3,6 +3,7 @@
 #include "api/basic_auth.h"
 #include "projections/audit.h"
 #include "api/json_body.h"
+#include "api/views.h"
 #include "core/event_json.h"
 #include "core/names.h"
 #include "core/sha256.h"
@@ -51,65 +52,6 @@ bool Match(std::string_view pattern, std::string_view path, std::vector<std::str
     }
   }
   return true;
-}
-
-void OptTime(JcsObject& o, std::string_view key, const std::optional<int64_t>& t) {
-  if (t) {
-    o.Str(key, FormatTime(*t));
-  } else {
-    o.Null(key);
-  }
-}
-
-// `fresher_use`: a use seen in memory but not yet logged.
-JcsObject TokenJson(const TokenRecord& t, int64_t now, std::optional<int64_t> fresher_use) {
-  std::optional<int64_t> last_used = t.last_used_at;
-  if (fresher_use && (!last_used || *last_used < *fresher_use)) last_used = fresher_use;
-  JcsObject o;
-  o.Str("id", t.id);
-  o.Str("label", t.label);
-  o.Str("hint", t.hint);
-  o.Str("status", TokenStatusName(t.StatusAt(now)));
-  o.Str("user", t.user);
-  o.Str("created_at", FormatTime(t.created_at));
-  OptTime(o, "expires_at", t.expires_at);
-  OptTime(o, "last_used_at", last_used);
-  OptTime(o, "revoked_at", t.revoked_at);
-  if (t.revoked_reason) {
-    o.Str("revoked_reason", RevokeReasonName(*t.revoked_reason));
-  } else {
-    o.Null("revoked_reason");
-  }
-  return o;
-}
-
-std::string JsonArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out.push_back(',');
-    out += items[i];
-  }
-  out.push_back(']');
-  return out;
-}
-
-JcsObject PolicyJson(const Policy& p, uint32_t max_active) {
-  JcsObject o;
-  if (p.limits.max_lifetime_days) {
-    o.Int("max_lifetime_days", *p.limits.max_lifetime_days);
-  } else {
-    o.Null("max_lifetime_days");
-  }
-  o.Int("default_lifetime_days", p.limits.default_lifetime_days);
-  o.Uint("max_active_tokens", max_active);
-  o.Uint("version", p.version);
-  OptTime(o, "updated_at", p.updated_at);
-  if (p.updated_by) {
-    o.Str("updated_by", *p.updated_by);
-  } else {
-    o.Null("updated_by");
-  }
-  return o;
 }
 
 // Only the listed query parameters, each at most once.
@@ -573,8 +515,8 @@ Reply Service::PreviewPolicy(const httplib::Request& req, const Call& call) {
     o.Str("token_id", e.token.id);
     o.Str("user", e.token.user);
     o.Str("label", e.token.label);
-    OptTime(o, "expires_at_before", e.expires_at_before);
-    o.Str("expires_at_after", FormatTime(e.expires_at_after));
+    o.OptTime("expires_at_before", e.expires_at_before);
+    o.Time("expires_at_after", e.expires_at_after);
     o.Bool("expires_now", e.expires_now);
     items.push_back(o.Render());
   }

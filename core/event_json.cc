@@ -6,22 +6,6 @@ namespace tokenlog {
 
 namespace {
 
-void OptStr(JcsObject& o, std::string_view key, const std::optional<std::string>& v) {
-  if (v) {
-    o.Str(key, *v);
-  } else {
-    o.Null(key);
-  }
-}
-
-void OptTime(JcsObject& o, std::string_view key, const std::optional<int64_t>& v) {
-  if (v) {
-    o.Str(key, FormatTime(*v));
-  } else {
-    o.Null(key);
-  }
-}
-
 JcsObject LimitsToJcs(const PolicyLimits& p) {
   JcsObject o;
   o.Int("default_lifetime_days", p.default_lifetime_days);
@@ -37,7 +21,7 @@ struct DataRenderer {
   JcsObject operator()(const TokenMinted& d) const {
     JcsObject o;
     o.Str("label", d.label);
-    OptTime(o, "expires_at", d.expires_at);
+    o.OptTime("expires_at", d.expires_at);
     o.Str("hint", d.hint);
     o.Str("token_sha256", HexLower(d.token_sha256));
     if (d.rotated_from) o.Str("rotated_from", *d.rotated_from);
@@ -52,13 +36,13 @@ struct DataRenderer {
   }
   JcsObject operator()(const TokenExpired& d) const {
     JcsObject o;
-    o.Str("expires_at", FormatTime(d.expires_at));
+    o.Time("expires_at", d.expires_at);
     return o;
   }
   JcsObject operator()(const TokenExpiryShortened& d) const {
     JcsObject o;
-    OptTime(o, "expires_at_before", d.expires_at_before);
-    o.Str("expires_at_after", FormatTime(d.expires_at_after));
+    o.OptTime("expires_at_before", d.expires_at_before);
+    o.Time("expires_at_after", d.expires_at_after);
     o.Uint("policy_version", d.policy_version);
     return o;
   }
@@ -67,8 +51,8 @@ struct DataRenderer {
     o.Str("ip", d.ip);
     o.Str("user_agent", d.user_agent);
     o.Uint("count", d.count);
-    o.Str("first_at", FormatTime(d.first_at));
-    o.Str("last_at", FormatTime(d.last_at));
+    o.Time("first_at", d.first_at);
+    o.Time("last_at", d.last_at);
     return o;
   }
   JcsObject operator()(const AuthDenied& d) const {
@@ -105,17 +89,17 @@ struct DataRenderer {
 JcsObject EventToJcs(const Event& e, EventForm form) {
   JcsObject actor;
   actor.Str("role", ActorRoleName(e.actor.role));
-  OptStr(actor, "user", e.actor.user);
-  OptStr(actor, "ip", e.actor.ip);
+  actor.OptStr("user", e.actor.user);
+  actor.OptStr("ip", e.actor.ip);
 
   JcsObject o;
   o.Uint("seq", e.seq);
-  o.Str("time", FormatTime(e.time));
+  o.Time("time", e.time);
   o.Str("type", EventTypeName(e.type()));
   o.Str("tenant", e.tenant);
   o.Obj("actor", actor);
-  OptStr(o, "user", e.user);
-  OptStr(o, "token_id", e.token_id);
+  o.OptStr("user", e.user);
+  o.OptStr("token_id", e.token_id);
   o.Obj("data", std::visit(DataRenderer{}, e.data));
   if (form == EventForm::kLog) {
     o.Str("prev_hash", HexLower(e.prev_hash));

@@ -1,5 +1,7 @@
 #include "core/jcs.h"
 
+#include "core/time_format.h"
+
 namespace tokenlog {
 
 void AppendJcsString(std::string& out, std::string_view value) {
@@ -43,6 +45,15 @@ JcsObject& JcsObject::Bool(std::string_view key, bool value) {
   return Raw(key, value ? "true" : "false");
 }
 JcsObject& JcsObject::Null(std::string_view key) { return Raw(key, "null"); }
+JcsObject& JcsObject::OptStr(std::string_view key, const std::optional<std::string>& value) {
+  return value ? Str(key, *value) : Null(key);
+}
+JcsObject& JcsObject::Time(std::string_view key, int64_t millis) {
+  return Str(key, FormatTime(millis));
+}
+JcsObject& JcsObject::OptTime(std::string_view key, const std::optional<int64_t>& millis) {
+  return millis ? Time(key, *millis) : Null(key);
+}
 JcsObject& JcsObject::Obj(std::string_view key, const JcsObject& value) {
   return Raw(key, value.Render());
 }

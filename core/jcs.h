@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,12 @@ class JcsObject {
   JcsObject& Uint(std::string_view key, uint64_t value);
   JcsObject& Bool(std::string_view key, bool value);
   JcsObject& Null(std::string_view key);
+  // The string, or null.
+  JcsObject& OptStr(std::string_view key, const std::optional<std::string>& value);
+  // A time as RFC 3339 UTC with milliseconds (core/time_format.h).
+  JcsObject& Time(std::string_view key, int64_t millis);
+  // The time, or null.
+  JcsObject& OptTime(std::string_view key, const std::optional<int64_t>& millis);
   JcsObject& Obj(std::string_view key, const JcsObject& value);
   // A member whose value is already canonical JSON text.
   JcsObject& Raw(std::string_view key, std::string value);
