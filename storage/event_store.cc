@@ -6,7 +6,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "core/bytes.h"
 #include "core/event_codec.h"
@@ -97,6 +99,10 @@ class EventStore::Impl {
   ~Impl() {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
+    if (!secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir, ec);
+    }
   }
   rocksdb::ColumnFamilyHandle* projection(Keyspace ks) const {
     return projections[static_cast<size_t>(ks)];
@@ -109,6 +115,7 @@ class EventStore::Impl {
   std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> projections{};
   rocksdb::ColumnFamilyOptions cf_options;
   bool read_only = false;
+  std::string secondary_dir;  // the secondary instance's own files, removed at close
 };
 
 namespace {
@@ -192,7 +199,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
                                                      const Projector& projector,
                                                      const Clock& clock) {
   auto impl = std::make_unique<Impl>();
-  impl->read_only = mode == OpenMode::kReadOnly;
+  impl->read_only = mode != OpenMode::kReadWrite;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(64 << 20);
@@ -215,7 +222,18 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
     descriptors.emplace_back(std::string(KeyspaceName(static_cast<Keyspace>(i))), cf);
   }
   rocksdb::Status s;
-  if (impl->read_only) {
+  if (mode == OpenMode::kSecondary) {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "tokenlog-secondary-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return Status(Code::kUnavailable, "cannot create a directory for the secondary instance");
+    }
+    impl->secondary_dir = tmpl;
+    db_options.max_open_files = -1;  // required by secondary instances
+    s = rocksdb::DB::OpenAsSecondary(db_options, path, impl->secondary_dir, descriptors,
+                                     &impl->handles, &impl->db);
+    if (s.ok()) s = impl->db->TryCatchUpWithPrimary();
+  } else if (impl->read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &impl->db);
   } else {
     s = rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &impl->db);
@@ -431,19 +449,19 @@ Status EventStore::ScanEvents(
 Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progress) {
   if (impl_->read_only) return Status(Code::kUnavailable, "rebuild needs a writable store");
   rocksdb::DB* db = impl_->db;
-  // Recreate every projection column family empty.
-  for (size_t i = 0; i < kKeyspaceCount; ++i) {
-    auto* old = impl_->projections[i];
-    auto s = db->DropColumnFamily(old);
-    if (!s.ok()) return FromRocks(s, "dropping a projection");
-    rocksdb::ColumnFamilyHandle* fresh = nullptr;
-    s = db->CreateColumnFamily(impl_->cf_options, old->GetName(), &fresh);
-    if (!s.ok()) return FromRocks(s, "creating a projection");
-    for (auto& h : impl_->handles) {
-      if (h == old) h = fresh;
-    }
-    db->DestroyColumnFamilyHandle(old);
-    impl_->projections[i] = fresh;
+  // Empty every projection with one range tombstone per column family.
+  // (Dropping and recreating them would be simpler, but RocksDB 7.8's
+  // secondary instances, which the tools use, crash on a MANIFEST that holds
+  // dropped column families.)
+  for (auto* cf : impl_->projections) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+    it->SeekToLast();
+    if (!it->status().ok()) return FromRocks(it->status(), "reading a projection");
+    if (!it->Valid()) continue;
+    std::string end = it->key().ToString();
+    end.push_back('\0');  // just after the last key
+    auto s = db->DeleteRange(rocksdb::WriteOptions(), cf, "", end);
+    if (!s.ok()) return FromRocks(s, "clearing a projection");
   }
 
   uint64_t total = 0;
@@ -490,6 +508,54 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   std::lock_guard<std::mutex> lock(mu_);
   head_ = head;
   return Status();
+}
+
+Result<LogHead> EventStore::Backup(const std::string& source, const std::string& dest,
+                                   const Projector& projector, const Clock& clock) {
+  std::error_code ec;
+  if (std::filesystem::exists(dest, ec) && !std::filesystem::is_empty(dest, ec)) {
+    return Status(Code::kInvalidRequest, dest + " exists and is not empty");
+  }
+  TL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> from,
+                      Open(source, OpenMode::kSecondary, projector, clock));
+  const LogHead head = from->head();
+  {
+    // A fresh store; its writer is idle while the log is copied in.
+    TL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> to,
+                        Open(dest, OpenMode::kReadWrite, projector, clock));
+    to->Close();
+    rocksdb::DB* db = to->impl_->db;
+    rocksdb::WriteBatch batch;
+    Status failed;
+    rocksdb::WriteOptions unsynced;
+    TL_RETURN_IF_ERROR(from->ScanEvents(1, [&](uint64_t seq, std::string_view raw) {
+      if (seq > head.seq) return false;
+      batch.Put(to->impl_->events, EncodeU64(seq), rocksdb::Slice(raw.data(), raw.size()));
+      if (batch.Count() >= kRebuildChunk) {
+        auto s = db->Write(unsynced, &batch);
+        if (!s.ok()) {
+          failed = FromRocks(s, "writing the backup");
+          return false;
+        }
+        batch.Clear();
+      }
+      return true;
+    }));
+    TL_RETURN_IF_ERROR(failed);
+    batch.Put(to->impl_->meta, kPagingKey, from->paging_key_);
+    // The copy's projections are rebuilt from its log on its next open.
+    batch.Delete(to->impl_->meta, kHeadKey);
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    auto s = db->Write(synced, &batch);
+    if (!s.ok()) return FromRocks(s, "writing the backup");
+  }
+  TL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> check,
+                      Open(dest, OpenMode::kReadWrite, projector, clock));
+  if (check->head() != head) {
+    return Status(Code::kUnavailable, "the backup's head differs from the source's");
+  }
+  return head;
 }
 
 }  // namespace tokenlog::storage

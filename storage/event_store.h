@@ -50,7 +50,9 @@ struct LogHead {
 
 enum class OpenMode {
   kReadWrite,  // the server: creates the directory if missing
-  kReadOnly,   // tools on a stopped server's data or a backup
+  kReadOnly,   // a stopped server's data or a backup
+  kSecondary,  // a running server's data: a RocksDB secondary instance that
+               // reads a consistent state as of Open, without stopping it
 };
 
 // Called on the writer thread after each successful group commit, with the
@@ -109,6 +111,13 @@ class EventStore {
 
   // Pending commands are answered, then the writer thread stops. Idempotent.
   void Close();
+
+  // A consistent copy of the store at `source` (live or not) into `dest`
+  // (absent or empty), which `serve --data dest` accepts: the log is copied
+  // from a secondary instance, the projections are rebuilt from it. Returns
+  // the head of the copy.
+  static Result<LogHead> Backup(const std::string& source, const std::string& dest,
+                                const Projector& projector, const Clock& clock);
 
   class Impl;  // the RocksDB handles; opaque outside event_store.cc
 

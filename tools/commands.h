@@ -9,6 +9,8 @@ namespace tokenlog::tools {
 
 // Registers `serve`; *run is set to the function that runs it.
 void AddServe(CLI::App& app, std::function<int()>* run);
+// Registers events, as-of, timeline, verify, rebuild and backup.
+void AddLogCommands(CLI::App& app, std::function<int()>* run);
 // Registers `dev-jwt`.
 void AddDevJwt(CLI::App& app, std::function<int()>* run);
 

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   tokenlog::tools::AddServe(app, &run);
   tokenlog::tools::AddDevJwt(app, &run);
+  tokenlog::tools::AddLogCommands(app, &run);
   auto* help = app.add_subcommand("help", "Explain the commands (`tokenlog help CMD` for one)");
   std::string topic;
   help->add_option("command", topic, "the command to explain");
