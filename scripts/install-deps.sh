@@ -11,7 +11,7 @@ packages=(
   libssl-dev                # SHA-256, HMAC, RSA, RAND_bytes
   libcli11-dev              # command-line parsing
   catch2                    # tests
-  curl ca-certificates
+  curl ca-certificates python3 rocksdb-tools   # CLI tests (JSON checks, ldb)
 )
 
 missing=()

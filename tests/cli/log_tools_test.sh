@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# The incident tools against a running server's data directory (issue: audit
+# history and incident tooling): events, as-of, timeline, verify, rebuild,
+# backup, and the usage/denial events they show.
+#
+# Usage: log_tools_test.sh /path/to/tokenlog
+# Needs curl, python3 and ldb (rocksdb-tools). Bounded: every wait polls with
+# a deadline; servers listen on 127.0.0.1 port 0 and are killed on exit.
+set -euo pipefail
+
+TOKENLOG=${1:?usage: $0 /path/to/tokenlog}
+WORK=$(mktemp -d /tmp/tokenlog-cli-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+PASSED=0
+pass() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
+
+# start_server DATA_DIR NAME: starts serve, sets PORT and SERVER_PID.
+start_server() {
+  local data=$1 name=$2
+  "$TOKENLOG" serve --dev --data "$data" --listen 127.0.0.1:0 >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  for _ in $(seq 1 300); do
+    if grep -q '^listening on http://127.0.0.1:' "$WORK/$name.out" 2>/dev/null; then
+      PORT=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/$name.out")
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$name.err" >&2; fail "$name exited"; }
+    sleep 0.1
+  done
+  fail "$name did not print its listening line"
+}
+
+stop_server() {
+  kill -TERM "$1"
+  local rc=0
+  wait "$1" || rc=$?
+  [ "$rc" -eq 0 ] || fail "serve exited $rc after SIGTERM"
+}
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+DATA=$WORK/data
+start_server "$DATA" primary
+PRIMARY_PID=$SERVER_PID
+BASE=http://127.0.0.1:$PORT
+ALICE=$("$TOKENLOG" dev-jwt --data "$DATA" --user alice@acme.example --tenant acme)
+
+mint() {  # mint LABEL -> prints "id value"
+  curl -sf -X POST -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' \
+    -d "{\"label\":\"$1\"}" "$BASE/v1/tokens" | json 'd["id"], d["token"]'
+}
+read -r ID1 VALUE1 < <(mint laptop)
+read -r ID2 VALUE2 < <(mint desktop)
+[ -n "$VALUE1" ] && [ -n "$VALUE2" ] || fail "mint"
+
+# A successful check with Power BI's user agent becomes one token.used within seconds.
+code=$(curl -s -o /dev/null -w '%{http_code}' -A 'Microsoft.Data.Mashup (PowerBI)' \
+  -u "alice@acme.example:$VALUE2" "$BASE/v1/auth/check")
+[ "$code" = 200 ] || fail "check answered $code"
+found=""
+for _ in $(seq 1 100); do
+  found=$(curl -sf -H "Authorization: Bearer $ALICE" "$BASE/v1/activity?type=token.used" |
+    json 'len(d["events"])')
+  [ "$found" = 1 ] && break
+  sleep 0.1
+done
+[ "$found" = 1 ] || fail "token.used did not appear within 10 s"
+curl -sf -H "Authorization: Bearer $ALICE" "$BASE/v1/activity?type=token.used" |
+  json 'd["events"][0]["data"]["user_agent"]' | grep -qx 'Microsoft.Data.Mashup (PowerBI)' ||
+  fail "token.used lacks the user agent"
+pass "a check becomes token.used with its user agent"
+
+# Revoke token 1, then its check is refused and becomes auth.denied for the owner to see.
+curl -sf -o /dev/null -X POST -H "Authorization: Bearer $ALICE" "$BASE/v1/tokens/$ID1/revoke"
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "alice@acme.example:$VALUE1" "$BASE/v1/auth/check")
+[ "$code" = 401 ] || fail "revoked check answered $code"
+reason=""
+for _ in $(seq 1 100); do
+  reason=$(curl -sf -H "Authorization: Bearer $ALICE" "$BASE/v1/activity?type=auth.denied" |
+    json '",".join(e["data"]["reason"] for e in d["events"])')
+  [ "$reason" = revoked ] && break
+  sleep 0.1
+done
+[ "$reason" = revoked ] || fail "auth.denied (revoked) did not appear in the owner's activity"
+pass "a revoked token's check becomes auth.denied in the owner's activity"
+
+# events --json: seq gap-free from 1, each prev_hash the previous hash, and
+# each hash recomputable from the line itself (JCS + SHA-256).
+"$TOKENLOG" events --data "$DATA" --json >"$WORK/events.jsonl"
+python3 - "$WORK/events.jsonl" <<'PY' || fail "events --json chain"
+import hashlib, json, sys
+prev = "0" * 64
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) >= 5, len(lines)
+for i, line in enumerate(lines, start=1):
+    e = json.loads(line)
+    assert e["seq"] == i, (e["seq"], i)
+    assert e["prev_hash"] == prev, i
+    body = dict(e); del body["hash"]
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(canon.encode()).hexdigest() == e["hash"], i
+    prev = e["hash"]
+PY
+pass "events --json: gap-free seq from 1, chained, each hash recomputable"
+
+# as-of just before and at the revocation (times from the log itself).
+REVOKED_AT=$(python3 - "$WORK/events.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["type"] == "token.revoked":
+        print(e["time"]); break
+PY
+)
+BEFORE=$(python3 -c "
+import datetime,sys
+t=datetime.datetime.strptime('$REVOKED_AT','%Y-%m-%dT%H:%M:%S.%fZ')-datetime.timedelta(milliseconds=1)
+print(t.strftime('%Y-%m-%dT%H:%M:%S.')+'%03dZ'%(t.microsecond//1000))")
+"$TOKENLOG" as-of --data "$DATA" --at "$BEFORE" --tenant acme --json >"$WORK/before.jsonl"
+"$TOKENLOG" as-of --data "$DATA" --at "$REVOKED_AT" --tenant acme --json >"$WORK/at.jsonl"
+grep -q "\"id\":\"$ID1\"" "$WORK/before.jsonl" || fail "as-of before the revoke lacks the token"
+grep -q "\"id\":\"$ID1\"" "$WORK/at.jsonl" && fail "as-of at the revoke still lists the token"
+grep -q "\"id\":\"$ID2\"" "$WORK/at.jsonl" || fail "as-of lacks the other active token"
+tail -n1 "$WORK/at.jsonl" | json 'd["policy"]["max_lifetime_days"]' | grep -qx 365 ||
+  fail "as-of's last line is not the policy"
+pass "as-of before and after a revoke"
+
+# timeline by value: the token's story, never the value.
+"$TOKENLOG" timeline --data "$DATA" --token-value "$VALUE1" >"$WORK/timeline.txt" 2>&1
+"$TOKENLOG" timeline --data "$DATA" --token-value "$VALUE1" --json >>"$WORK/timeline.txt" 2>&1
+for t in token.minted token.revoked auth.denied; do
+  grep -q "$t" "$WORK/timeline.txt" || fail "timeline lacks $t"
+done
+grep -q "${VALUE1:4}" "$WORK/timeline.txt" && fail "timeline printed the value"
+grep -q "$ID2" "$WORK/timeline.txt" && fail "timeline shows another token"
+pass "timeline --token-value shows the story and never the value"
+
+"$TOKENLOG" verify --data "$DATA" >"$WORK/verify.txt" || { cat "$WORK/verify.txt"; fail "verify on live data"; }
+pass "verify passes on live data"
+
+# A backup taken under load holds every revocation acknowledged before it began.
+BOB=$("$TOKENLOG" dev-jwt --data "$DATA" --user bob@acme.example --tenant acme)
+load() {
+  local deadline=$((SECONDS + 20))
+  while [ $SECONDS -lt $deadline ] && [ ! -e "$WORK/stop-load" ]; do
+    local out id value
+    out=$(curl -sf -X POST -H "Authorization: Bearer $BOB" -H 'Content-Type: application/json' \
+      -d '{"label":"load"}' "$BASE/v1/tokens") || continue
+    id=$(echo "$out" | json 'd["id"]'); value=$(echo "$out" | json 'd["token"]')
+    if curl -sf -o /dev/null -X POST -H "Authorization: Bearer $BOB" "$BASE/v1/tokens/$id/revoke"; then
+      echo "$value" >>"$WORK/acked-revokes"
+    fi
+  done
+}
+: >"$WORK/acked-revokes"
+load &
+LOAD_PID=$!
+PIDS+=("$LOAD_PID")
+for _ in $(seq 1 200); do [ "$(wc -l <"$WORK/acked-revokes")" -ge 5 ] && break; sleep 0.05; done
+cp "$WORK/acked-revokes" "$WORK/acked-before-backup"
+"$TOKENLOG" backup --data "$DATA" --to "$WORK/backup" >"$WORK/backup.txt" || fail "backup"
+touch "$WORK/stop-load"
+wait "$LOAD_PID" || true
+[ "$(wc -l <"$WORK/acked-before-backup")" -ge 5 ] || fail "the load acknowledged too few revokes"
+"$TOKENLOG" verify --data "$WORK/backup" >/dev/null || fail "verify on the backup"
+start_server "$WORK/backup" restored
+BACKUP_PID=$SERVER_PID
+while read -r v; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -u "bob@acme.example:$v" "http://127.0.0.1:$PORT/v1/auth/check")
+  [ "$code" = 401 ] || fail "a revocation acknowledged before the backup is missing from it ($code)"
+done <"$WORK/acked-before-backup"
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "alice@acme.example:$VALUE2" "http://127.0.0.1:$PORT/v1/auth/check")
+[ "$code" = 200 ] || fail "the backup does not serve an active token ($code)"
+stop_server "$BACKUP_PID"
+pass "a backup under load serves with every acknowledged revocation"
+
+# rebuild (server stopped) leaves the state identical.
+stop_server "$PRIMARY_PID"
+"$TOKENLOG" events --data "$DATA" --json >"$WORK/events-before.jsonl"
+"$TOKENLOG" as-of --data "$DATA" --at 2100-01-01T00:00:00Z --tenant acme --json >"$WORK/state-before.jsonl"
+"$TOKENLOG" rebuild --data "$DATA" >/dev/null || fail "rebuild"
+"$TOKENLOG" verify --data "$DATA" >/dev/null || fail "verify after rebuild"
+"$TOKENLOG" events --data "$DATA" --json >"$WORK/events-after.jsonl"
+"$TOKENLOG" as-of --data "$DATA" --at 2100-01-01T00:00:00Z --tenant acme --json >"$WORK/state-after.jsonl"
+cmp -s "$WORK/events-before.jsonl" "$WORK/events-after.jsonl" || fail "rebuild changed the log"
+cmp -s "$WORK/state-before.jsonl" "$WORK/state-after.jsonl" || fail "rebuild changed the state"
+pass "rebuild leaves the state identical"
+
+# One byte of a stored event changed: verify fails and names its seq.
+HEX=$(ldb --db="$DATA" --column_family=events --hex get 0x0000000000000001)
+LABEL_HEX=$(printf 'laptop' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
+CHANGED_HEX=$(printf 'laptoq' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
+[[ "$HEX" == *"$LABEL_HEX"* ]] || fail "the first event does not hold the label bytes"
+ldb --db="$DATA" --column_family=events --hex put 0x0000000000000001 "${HEX/$LABEL_HEX/$CHANGED_HEX}" >/dev/null
+rc=0
+"$TOKENLOG" verify --data "$DATA" >"$WORK/verify-bad.txt" || rc=$?
+[ "$rc" -ne 0 ] || fail "verify passed on a changed event"
+grep -qx 'first bad seq: 1' "$WORK/verify-bad.txt" || { cat "$WORK/verify-bad.txt"; fail "verify did not name seq 1"; }
+pass "verify fails naming the seq after one byte of an event changed"
+
+echo "$PASSED passed, 0 failed"
