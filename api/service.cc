@@ -660,7 +660,7 @@ Reply Service::ActivityPage(const httplib::Request& req, const Call& call, bool 
   auto [first, last] = req.params.equal_range("type");
   for (auto it = first; it != last; ++it) {
     std::string_view list = it->second;
-    while (!list.empty()) {
+    for (;;) {  // every comma-separated name, empty ones included (refused)
       size_t comma = list.find(',');
       std::string_view name = list.substr(0, comma);
       auto type = ParseEventType(name);
