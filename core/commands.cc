@@ -117,10 +117,13 @@ Result<Decision> DecideRotate(const StateReader& state, const CommandContext& ct
                               const TokenScope& scope, std::string_view token_id,
                               const ExpiryRequest& expiry) {
   TL_ASSIGN_OR_RETURN(TokenRecord old, FindInScope(state, scope, token_id));
+  // Deactivation first: it revokes every token, so checked after the status
+  // a deactivated user's rotation could never be user_deactivated (API.md:
+  // "a deactivated user mints or rotates" is 403).
+  TL_RETURN_IF_ERROR(RefuseIfDeactivated(state, ctx.tenant, old.user));
   if (old.StatusAt(ctx.now) != TokenStatus::kActive) {
     return Status(Code::kTokenNotActive, "only an active token can be rotated");
   }
-  TL_RETURN_IF_ERROR(RefuseIfDeactivated(state, ctx.tenant, old.user));
   TL_ASSIGN_OR_RETURN(NewToken minted, MintEvent(state, ctx, old.user, old.label, expiry, old.id));
   Decision d;
   d.events.push_back(RevokeEvent(ctx, old, RevokeReason::kRotated, std::nullopt, minted.id));
