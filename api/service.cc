@@ -129,6 +129,8 @@ Service::Service(storage::EventStore& store, const Clock& clock, RandomSource& r
       config_(std::move(config)),
       cursors_(store.paging_key()),
       usage_(config_.usage),
+      addresses_(config_.trusted_proxies),
+      limiter_(config_.auth_failure_limit, kMaxLimitedAddresses),
       challenge_("Basic realm=\"" + config_.realm + "\", charset=\"UTF-8\"") {}
 
 const std::vector<Service::Route>& Service::Routes() {
@@ -211,11 +213,18 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
   return (this->*(found->handler))(req, call);
 }
 
+std::string Service::ClientIp(const httplib::Request& req) const {
+  std::vector<std::string> forwarded;
+  auto [first, last] = req.headers.equal_range("X-Forwarded-For");
+  for (auto it = first; it != last; ++it) forwarded.push_back(it->second);
+  return addresses_.Resolve(req.remote_addr, forwarded);
+}
+
 CommandContext Service::Context(const httplib::Request& req, const Principal& caller) const {
   CommandContext ctx;
   ctx.tenant = caller.tenant;
   ctx.actor = Actor{caller.role == Role::kAdmin ? ActorRole::kAdmin : ActorRole::kUser,
-                    caller.user, req.remote_addr};
+                    caller.user, ClientIp(req)};
   ctx.random = &random_;
   ctx.max_active_tokens = config_.max_active_tokens;
   return ctx;
@@ -325,9 +334,27 @@ Result<uint32_t> Service::ExpireDue() {
 // ---- OData check ----
 
 Reply Service::Check(const httplib::Request& req) {
+  const std::string client = ClientIp(req);
+  const std::string failure_key = FailureKey(client);
+  const int64_t now = clock_.NowMillis();
   auto deny = [&](DenyMetric why) {
-    metrics_.CountCheck(CheckResult::kDenied);
     metrics_.CountDenied(why);
+    // Presented credentials that fail count against the address; the
+    // anonymous first request of a challenge flow does not.
+    uint32_t retry_after = 0;
+    if (why != DenyMetric::kMissing) {
+      retry_after = limiter_.RetryAfter(failure_key, now);
+      limiter_.RecordFailure(failure_key, now);
+    }
+    if (retry_after > 0) {
+      metrics_.CountCheck(CheckResult::kRateLimited);
+      Reply r = Reply::Problem(Status(Code::kRateLimited,
+                                      "too many failed checks from this address; retry later"));
+      r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+      r.headers.emplace_back("Cache-Control", "no-store");
+      return r;
+    }
+    metrics_.CountCheck(CheckResult::kDenied);
     Reply r = Reply::Problem(Status(Code::kUnauthenticated,
                                     "the username or personal access token is not valid"));
     r.headers.emplace_back("WWW-Authenticate", challenge_);
@@ -357,7 +384,6 @@ Reply Service::Check(const httplib::Request& req) {
   const TokenRecord& t = **token;
 
   std::optional<DenyReason> reason;
-  const int64_t now = clock_.NowMillis();
   TokenStatus status = t.StatusAt(now);
   if (status == TokenStatus::kRevoked) {
     reason = DenyReason::kRevoked;
@@ -380,10 +406,10 @@ Reply Service::Check(const httplib::Request& req) {
   }
   const std::string user_agent = req.get_header_value("User-Agent");
   if (reason) {
-    usage_.RecordDenial(t, *reason, creds->username, req.remote_addr, user_agent, now);
+    usage_.RecordDenial(t, *reason, creds->username, client, user_agent, now);
     return deny(ToDenyMetric(*reason));
   }
-  usage_.RecordUse(t, req.remote_addr, user_agent, now);
+  usage_.RecordUse(t, client, user_agent, now);
   metrics_.CountCheck(CheckResult::kAllowed);
   Reply r;
   r.status = 200;

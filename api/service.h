@@ -14,7 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "api/client_address.h"
 #include "api/cursor.h"
+#include "api/failure_limiter.h"
 #include "api/jwt.h"
 #include "api/metrics.h"
 #include "api/reply.h"
@@ -30,7 +32,14 @@ struct ServiceConfig {
   std::string realm = "tokenlog";
   uint32_t max_active_tokens = kDefaultMaxActiveTokens;
   UsageLedgerConfig usage;  // throttles of token.used and auth.denied
+  // Peers allowed to name the client in X-Forwarded-For.
+  std::vector<Cidr> trusted_proxies;
+  // Failed checks per minute per client address before 429 (0: no limit).
+  uint32_t auth_failure_limit = 60;
 };
+
+// Client addresses the failure limiter tracks at most.
+inline constexpr size_t kMaxLimitedAddresses = 100'000;
 
 class Service {
  public:
@@ -96,6 +105,9 @@ class Service {
   Reply ActivityPage(const httplib::Request& req, const Call& call, bool whole_tenant);
 
   CommandContext Context(const httplib::Request& req, const Principal& caller) const;
+  // The client's address: the peer, or X-Forwarded-For's right-most
+  // untrusted hop when the peer is a trusted proxy.
+  std::string ClientIp(const httplib::Request& req) const;
   // Runs a decision through the log; the Decision carries the committed events.
   template <typename DecideFn>
   Result<Decision> Run(DecideFn decide);
@@ -111,6 +123,8 @@ class Service {
   ServiceConfig config_;
   CursorSealer cursors_;
   UsageLedger usage_;
+  ClientAddressResolver addresses_;
+  FailureLimiter limiter_;
   std::string challenge_;  // WWW-Authenticate for denied checks
 };
 

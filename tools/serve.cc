@@ -173,6 +173,10 @@ int RunServe(const ServeFlags& f) {
   config.realm = f.realm;
   config.max_active_tokens = f.max_active_tokens;
   config.usage.usage_interval_ms = *usage_interval;
+  config.auth_failure_limit = f.auth_failure_limit;
+  auto trusted = api::ParseCidrList(f.trusted_proxies);
+  if (!trusted.ok()) return Fail("--trusted-proxies: " + trusted.status().detail());
+  config.trusted_proxies = std::move(trusted).value();
   api::Service service(**store, clock, random, **verifier, metrics, config);
   if (auto s = service.StartGauges(); !s.ok()) return Fail(s.detail());
 
