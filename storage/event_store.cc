@@ -6,6 +6,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -54,6 +56,20 @@ Result<LogHead> DecodeHead(std::string_view raw) {
   std::memcpy(h.hash.data(), hash.data(), 32);
   return h;
 }
+
+// RocksDB's own diagnostics go to stderr (WARN and above), not to a LOG file
+// in the data directory: on a full disk RocksDB's file logger fails and a
+// later append to it aborts the process (an assertion in RocksDB 7.8).
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof(line), format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
 
 // The last key (<= `start` when given) with `prefix`, or the first (>= start).
 void Position(rocksdb::Iterator* it, std::string_view prefix, std::string_view start,
@@ -212,7 +228,12 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
   db_options.create_if_missing = !impl->read_only;
   db_options.create_missing_column_families = !impl->read_only;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<StderrLogger>();
   db_options.keep_log_file_num = 4;
+  // No preallocation: with it a full disk went unnoticed for megabytes of
+  // appends and then failed all at once; without it the first append that
+  // does not fit fails (503) and nothing else is affected.
+  db_options.allow_fallocate = false;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
@@ -387,16 +408,25 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
 
   Status write;
   if (head.seq != group_start.seq) {
-    batch.Put(impl_->meta, kHeadKey, EncodeHead(head));
-    batch.Put(impl_->meta, kSchemaKey, EncodeU64(kProjectionSchema));
-    rocksdb::WriteOptions options;
-    options.sync = true;
-    auto s = impl_->db->Write(options, batch.GetWriteBatch());
-    if (!s.ok()) {
-      // A failed write may leave RocksDB in a background-error state; try to
-      // clear it so that the next group can succeed once the cause is gone.
-      (void)impl_->db->Resume();
-      write = FromRocks(s, "the event log could not be written");
+    // After a failed write RocksDB must recover (a new WAL) before it is
+    // written again: writing on through the failed WAL aborts the process
+    // (an assertion in RocksDB 7.8). Until Resume() succeeds, refuse.
+    bool failed_before;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      failed_before = !writable_;
+    }
+    if (failed_before) {
+      auto resumed = impl_->db->Resume();
+      if (!resumed.ok()) write = FromRocks(resumed, "the event log cannot be written yet");
+    }
+    if (write.ok()) {
+      batch.Put(impl_->meta, kHeadKey, EncodeHead(head));
+      batch.Put(impl_->meta, kSchemaKey, EncodeU64(kProjectionSchema));
+      rocksdb::WriteOptions options;
+      options.sync = true;
+      auto s = impl_->db->Write(options, batch.GetWriteBatch());
+      if (!s.ok()) write = FromRocks(s, "the event log could not be written");
     }
   }
   {
@@ -404,17 +434,23 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
     writable_ = write.ok();
     if (write.ok()) head_ = head;
   }
-  for (size_t i = 0; i < group.size(); ++i) {
-    if (write.ok() || !results[i]->ok()) {
-      if (write.ok() && results[i]->ok()) {
+  if (write.ok()) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (results[i]->ok()) {
         for (const Event& e : results[i]->value()) committed.push_back(e);
       }
+    }
+  }
+  // The listener runs before any caller is answered, so that what a caller
+  // reads next (the metrics gauges) already counts its own events.
+  if (!committed.empty() && listener_) listener_(committed);
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (write.ok() || !results[i]->ok()) {
       group[i]->done.set_value(std::move(*results[i]));
     } else {
       group[i]->done.set_value(Result<std::vector<Event>>(write));
     }
   }
-  if (!committed.empty() && listener_) listener_(committed);
 }
 
 Result<std::optional<Event>> EventStore::ReadEvent(uint64_t seq) const {

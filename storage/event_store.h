@@ -55,8 +55,9 @@ enum class OpenMode {
                // reads a consistent state as of Open, without stopping it
 };
 
-// Called on the writer thread after each successful group commit, with the
-// events in seq order. Must not call Execute().
+// Called on the writer thread after each successful group commit, before
+// the group's Execute() calls return, with the events in seq order. Must not
+// call Execute().
 using CommitListener = std::function<void(const std::vector<Event>&)>;
 
 class EventStore {
