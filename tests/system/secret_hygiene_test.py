@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""No token value reaches the data directory or the server's output.
+
+After a workload (mints, rotations, lookups, allowed and refused checks,
+revocations, a restart), no minted value, nor its 36 characters after the
+prefix, appears in any file of the data directory, in any column family as
+RocksDB returns it (decompressed, through `ldb`), in the CLI's exports, or in
+the server's stdout/stderr.
+
+Usage: secret_hygiene_test.py /path/to/tokenlog
+"""
+import json
+import os
+import subprocess
+
+from harness import Server, check, main, tokenlog
+
+
+def hygiene(binary, work):
+    data = os.path.join(work, "data")
+    server = Server(binary, data, work)
+    values = []
+    alice = server.jwt("alice@acme.example")
+    admin = server.jwt("root@acme.example", role="admin")
+    ids = []
+    for i in range(5):
+        status, _, body = server.request("POST", "/v1/tokens", jwt=alice, body={"label": "t%d" % i})
+        check(status == 201, "mint")
+        obj = json.loads(body)
+        values.append(obj["token"])
+        ids.append(obj["id"])
+    status, _, body = server.request("POST", "/v1/tokens/%s/rotate" % ids[0], jwt=alice)
+    check(status == 201, "rotate")
+    values.append(json.loads(body)["token"])
+    for v in values:
+        server.check("alice@acme.example", v)
+        server.check("mallory@acme.example", v)
+        status, _, _ = server.request("POST", "/v1/admin/tokens/lookup", jwt=admin, body={"token": v})
+        check(status == 200, "lookup")
+    server.request("POST", "/v1/tokens/%s/revoke" % ids[1], jwt=alice)
+    server.check("alice@acme.example", values[1])
+    check(server.stop() == 0, "stop")
+    server = Server(binary, data, work, "again")
+    for v in values:
+        server.check("alice@acme.example", v)
+    check(server.stop() == 0, "stop")
+
+    needles = []
+    for v in values:
+        needles += [v.encode(), v[4:].encode(), v[4:].encode().hex().encode(), v[4:].encode().hex().upper().encode()]
+
+    def scan(label, blob):
+        for n in needles:
+            check(n not in blob, "a token value appears in " + label)
+
+    # Every file of the data directory, as stored.
+    for root, _, files in os.walk(data):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                scan(os.path.join(root, name), f.read())
+    # Every column family as RocksDB returns it (decompressed).
+    families = subprocess.run(["ldb", "--db=" + data, "list_column_families"], capture_output=True,
+                              text=True, check=True).stdout
+    names = [n.strip() for n in families[families.index("{") + 1:families.index("}")].split(",")]
+    check("events" in names and "tokens" in names and "token_hash" in names, "column families: %s" % names)
+    for cf in names:
+        dump = subprocess.run(["ldb", "--db=" + data, "--column_family=" + cf, "--hex", "scan"],
+                              capture_output=True, check=True).stdout
+        scan("column family " + cf, dump)
+    # The CLI's exports and the server's own output.
+    scan("events --json", tokenlog(binary, "events", "--data", data, "--json").stdout.encode())
+    scan("server output", server.output())
+
+
+if __name__ == "__main__":
+    main([("no token value in the data directory or the output", hygiene)])
