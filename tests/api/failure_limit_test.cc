@@ -64,7 +64,7 @@ TEST_CASE("the limiter's memory is bounded when addresses rotate") {
   CHECK(limiter.tracked() <= 160 + 16);
 }
 
-TEST_CASE("over the limit a failed check is 429 with Retry-After; a valid token still passes") {
+TEST_CASE("over the limit a failed check is 429 with Retry-After and a valid token still passes") {
   tokenlog::testing::ServerOptions options;
   options.service.auth_failure_limit = 5;
   tokenlog::testing::TestServer s(options);

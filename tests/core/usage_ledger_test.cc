@@ -73,7 +73,7 @@ TEST_CASE("denials are due at once, then at most one per minute per token") {
   CHECK(std::get<AuthDenied>(second[0].data).count == 2);
 }
 
-TEST_CASE("everything flushes pending counts regardless of throttles; requeue restores them") {
+TEST_CASE("everything flushes pending counts regardless of throttles and requeue restores them") {
   UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
   TokenRecord t = Token("tok_cccccccccccccccc");
   ledger.RecordUse(t, "ip", "ua", kT0);

@@ -872,7 +872,7 @@ TEST_CASE("DecideDeactivate of a user without tokens logs revoked_tokens 0", "[c
   CHECK(w.IsDeactivated("nobody@acme.example"));
 }
 
-TEST_CASE("DecideReactivate logs user.reactivated only for a deactivated user; tokens stay revoked",
+TEST_CASE("DecideReactivate logs user.reactivated only for a deactivated user and tokens stay revoked",
           "[commands][users]") {
   World w;
   auto never = DecideReactivate(w.state, w.AdminCtx(), kAlice);
