@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: deps build run test clean format
+.PHONY: deps build run test fuzz clean format
 
 deps:
 	@./scripts/install-deps.sh
@@ -22,8 +22,13 @@ run: build
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
+# libFuzzer targets, FUZZ_SECONDS each (CI runs 60).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@./fuzz/run.sh $(FUZZ_SECONDS)
+
 format:
 	@clang-format -i $$(git ls-files '*.h' '*.cc')
 
 clean:
-	@rm -rf $(BUILD_DIR)
+	@rm -rf $(BUILD_DIR) build-fuzz

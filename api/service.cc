@@ -629,20 +629,14 @@ Reply Service::AdminLookup(const httplib::Request& req, const Call& call) {
 }
 
 Reply Service::Deactivate(const httplib::Request& req, const Call& call) {
-  auto body = ParseObject(req.body, {});
-  if (!body.ok()) return Reply::Problem(body.status());
-  auto user = NormalizeUsername(call.params[0]);
-  if (!user.ok()) return Reply::Problem(user.status());
-  CommandContext ctx = Context(req, call.caller);
-  auto d = Run([&](const StateReader& s, int64_t now) {
-    ctx.now = now;
-    return DecideDeactivate(s, ctx, *user);
-  });
-  if (!d.ok()) return Reply::Problem(d.status());
-  return Reply::Json(200, JcsObject().Str("user", *user).Uint("revoked_tokens", d->count));
+  return UserStateChange(req, call, /*deactivate=*/true);
 }
 
 Reply Service::Reactivate(const httplib::Request& req, const Call& call) {
+  return UserStateChange(req, call, /*deactivate=*/false);
+}
+
+Reply Service::UserStateChange(const httplib::Request& req, const Call& call, bool deactivate) {
   auto body = ParseObject(req.body, {});
   if (!body.ok()) return Reply::Problem(body.status());
   auto user = NormalizeUsername(call.params[0]);
@@ -650,10 +644,13 @@ Reply Service::Reactivate(const httplib::Request& req, const Call& call) {
   CommandContext ctx = Context(req, call.caller);
   auto d = Run([&](const StateReader& s, int64_t now) {
     ctx.now = now;
-    return DecideReactivate(s, ctx, *user);
+    return deactivate ? DecideDeactivate(s, ctx, *user) : DecideReactivate(s, ctx, *user);
   });
   if (!d.ok()) return Reply::Problem(d.status());
-  return Reply::Json(200, JcsObject().Str("user", *user));
+  JcsObject o;
+  o.Str("user", *user);
+  if (deactivate) o.Uint("revoked_tokens", d->count);
+  return Reply::Json(200, o);
 }
 
 // ---- activity ----

@@ -100,6 +100,7 @@ class Service {
   Reply AdminLookup(const httplib::Request& req, const Call& call);
   Reply Deactivate(const httplib::Request& req, const Call& call);
   Reply Reactivate(const httplib::Request& req, const Call& call);
+  Reply UserStateChange(const httplib::Request& req, const Call& call, bool deactivate);
   Reply Activity(const httplib::Request& req, const Call& call);
   Reply AdminActivity(const httplib::Request& req, const Call& call);
   Reply ActivityPage(const httplib::Request& req, const Call& call, bool whole_tenant);

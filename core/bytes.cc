@@ -74,6 +74,7 @@ bool ByteReader::Varint32(uint32_t* v) {
     if (shift == 28 && (byte & 0xF0) != 0) return false;  // over 32 bits
     result |= static_cast<uint32_t>(byte & 0x7F) << shift;
     if ((byte & 0x80) == 0) {
+      if (byte == 0 && shift > 0) return false;  // not minimal: one encoding per value
       *v = result;
       return true;
     }

@@ -2,7 +2,8 @@
 // (events, projection records, keys). Integers are big-endian so that keys
 // sort numerically; strings are varint32-length-prefixed.
 //
-// A ByteReader never reads past its input: each Read* returns false when the
+// A ByteReader never reads past its input and accepts only the minimal
+// varint encoding, so each value has exactly one encoding: each Read* returns false when the
 // bytes are missing or malformed, and the caller turns that into a
 // Corruption status naming the field. Value types, not thread-safe.
 #pragma once

@@ -1,5 +1,7 @@
 #include "core/time_format.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <limits>
 
@@ -71,6 +73,12 @@ bool ReadChar(std::string_view s, size_t* pos, char expected) {
 }  // namespace
 
 std::string FormatTime(int64_t millis_since_epoch) {
+  // 0000-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z; a stored time
+  // outside it (only a damaged record holds one) prints clamped, never
+  // overflows.
+  constexpr int64_t kMin = -62'167'219'200'000;
+  constexpr int64_t kMax = 253'402'300'799'999;
+  millis_since_epoch = std::clamp(millis_since_epoch, kMin, kMax);
   const int64_t days = FloorDiv(millis_since_epoch, kMillisPerDay);
   const int64_t ms_of_day = millis_since_epoch - days * kMillisPerDay;
   const CivilDate date = CivilFromDays(days);

@@ -14,8 +14,8 @@
 namespace tokenlog {
 
 // "2026-11-29T04:00:00.000Z": UTC, always exactly 3 fraction digits.
-// REQUIRES: the time lies in years 0000..9999 (every time the service stores
-// does); other times are still printed, but with a year that is not 4 digits.
+// Times outside years 0000..9999 (only a damaged record holds one) are
+// clamped to that range.
 std::string FormatTime(int64_t millis_since_epoch);
 
 // Parses an RFC 3339 date-time into milliseconds since the epoch:

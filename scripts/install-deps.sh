@@ -12,6 +12,7 @@ packages=(
   libcli11-dev              # command-line parsing
   catch2                    # tests
   curl ca-certificates python3 rocksdb-tools   # CLI tests (JSON checks, ldb)
+  clang libclang-rt-14-dev  # libFuzzer targets (fuzz/)
 )
 
 missing=()

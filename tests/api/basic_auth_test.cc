@@ -19,7 +19,8 @@ std::string B64(std::string_view bytes) {
   return out;
 }
 
-constexpr std::string_view kToken = "tlp_0123456789abcdefghijABCDEFGHIJ012345";
+// Any password will do here: the parser does not look at it.
+constexpr std::string_view kToken = "pat-0123456789abcdefghijABCDEFGHIJ012345";
 
 }  // namespace
 

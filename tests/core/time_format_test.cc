@@ -177,3 +177,9 @@ TEST_CASE("ParseDurationMillis rejects bad durations", "[time_format]") {
 
 }  // namespace
 }  // namespace tokenlog
+
+TEST_CASE("FormatTime clamps times outside years 0000..9999 instead of overflowing") {
+  CHECK(tokenlog::FormatTime(INT64_MIN) == "0000-01-01T00:00:00.000Z");
+  CHECK(tokenlog::FormatTime(INT64_MAX) == "9999-12-31T23:59:59.999Z");
+  CHECK(tokenlog::FormatTime(253'402'300'799'999) == "9999-12-31T23:59:59.999Z");
+}
