@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "api/http_server.h"
 #include "api/jwt.h"
@@ -45,6 +46,12 @@ struct ServeFlags {
   size_t max_body_bytes = 65536;
   std::string trusted_proxies;
   uint32_t auth_failure_limit = 60;
+  // HTTP connection limits beyond API.md's table (api::HttpLimits).
+  std::string read_timeout = "10s";
+  std::string write_timeout = "10s";
+  std::string keep_alive_timeout = "5s";
+  size_t max_header_bytes = 16384;
+  size_t max_header_count = 100;
 };
 
 std::optional<std::string> ReadFile(const std::string& path) {
@@ -120,6 +127,20 @@ int RunServe(const ServeFlags& f) {
     return Fail("--tls-cert/--tls-key: HTTPS is not available in this build yet; put a TLS "
                 "terminator (nginx) in front, see README");
   }
+  api::HttpLimits limits;
+  for (auto [flag, text, target] :
+       {std::tuple{"--read-timeout", &f.read_timeout, &limits.read_timeout_seconds},
+        std::tuple{"--write-timeout", &f.write_timeout, &limits.write_timeout_seconds},
+        std::tuple{"--keep-alive-timeout", &f.keep_alive_timeout,
+                   &limits.keep_alive_timeout_seconds}}) {
+    auto ms = ParseDurationMillis(*text);
+    if (!ms || *ms < 1000) return Fail(std::string(flag) + ": a duration of at least 1s");
+    *target = static_cast<time_t>(*ms / 1000);
+  }
+  if (f.max_header_bytes < 1024) return Fail("--max-header-bytes must be at least 1024");
+  if (f.max_header_count < 8) return Fail("--max-header-count must be at least 8");
+  limits.max_header_bytes = f.max_header_bytes;
+  limits.max_header_count = f.max_header_count;
   std::string host;
   int port = 0;
   if (!SplitHostPort(f.listen, &host, &port)) return Fail("--listen: expected HOST:PORT");
@@ -180,7 +201,6 @@ int RunServe(const ServeFlags& f) {
   api::Service service(**store, clock, random, **verifier, metrics, config);
   if (auto s = service.StartGauges(); !s.ok()) return Fail(s.detail());
 
-  api::HttpLimits limits;
   limits.max_body_bytes = f.max_body_bytes;
   limits.listen_backlog = f.listen_backlog;
   limits.threads = f.threads;
@@ -273,6 +293,14 @@ void AddServe(CLI::App& app, std::function<int()>* run) {
   opt("--trusted-proxies", flags->trusted_proxies, "CIDRs allowed to set X-Forwarded-For");
   opt("--auth-failure-limit", flags->auth_failure_limit,
       "failed checks per minute per client address before 429");
+  opt("--read-timeout", flags->read_timeout,
+      "a request must arrive within this once its connection is open");
+  opt("--write-timeout", flags->write_timeout, "a client must take a response within this");
+  opt("--keep-alive-timeout", flags->keep_alive_timeout,
+      "an idle keep-alive connection is closed after this (each holds a worker thread)");
+  opt("--max-header-bytes", flags->max_header_bytes,
+      "request line and headers at most this many bytes, else 431");
+  opt("--max-header-count", flags->max_header_count, "at most this many header fields, else 431");
   cmd->callback([flags, run] { *run = [flags] { return RunServe(*flags); }; });
 }
 
