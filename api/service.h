@@ -47,9 +47,12 @@ class Service {
   Service(storage::EventStore& store, const Clock& clock, RandomSource& random,
           const JwtVerifier& jwt, Metrics& metrics, ServiceConfig config);
 
+  virtual ~Service() = default;
+
   // Routes and answers one request whose body (if any) has been read. Sets
   // `route` to the matched route pattern (for metrics), or "unmatched".
-  Reply Handle(const httplib::Request& req, std::string& route);
+  // Virtual so a test can make it throw and see what HttpServer does then.
+  virtual Reply Handle(const httplib::Request& req, std::string& route);
 
   // Appends token.expired for tokens past their expiry, in batches, until
   // none is due. Returns how many were expired.

@@ -1,0 +1,92 @@
+// The connection-level defences that need their own server: exceptions never
+// reach a client, and a slow client is cut off by the read timeout.
+#include <catch2/catch.hpp>
+
+#include "tests/api/test_server.h"
+
+using namespace tokenlog;
+using namespace tokenlog::testing;
+
+namespace {
+
+constexpr const char* kSecretDetail = "internal detail that must not leak";
+
+// A Service whose handler throws on /boom, as a bug or a bad_alloc would.
+class ThrowingService final : public api::Service {
+ public:
+  using api::Service::Service;
+  api::Reply Handle(const httplib::Request& req, std::string& route) override {
+    if (req.path == "/boom") throw std::runtime_error(kSecretDetail);
+    return api::Service::Handle(req, route);
+  }
+};
+
+struct Harness {
+  TempDir dir;
+  FakeClock clock{kTestNow};
+  CryptoRandom random;
+  projections::TokenProjector projector;
+  std::unique_ptr<storage::EventStore> store;
+  std::unique_ptr<api::JwtVerifier> verifier;
+  api::Metrics metrics;
+  std::unique_ptr<ThrowingService> service;
+  std::unique_ptr<api::HttpServer> server;
+  std::thread thread;
+  int port = -1;
+
+  explicit Harness(api::HttpLimits limits) {
+    store = std::move(storage::EventStore::Open(dir.path(), storage::OpenMode::kReadWrite,
+                                                projector, clock))
+                .value();
+    api::JwtConfig jwt;
+    jwt.hs256_secret = kTestSecret;
+    verifier = std::move(api::JwtVerifier::Create(jwt)).value();
+    service = std::make_unique<ThrowingService>(*store, clock, random, *verifier, metrics,
+                                                api::ServiceConfig{});
+    server = std::make_unique<api::HttpServer>(*service, metrics, limits);
+    std::string error;
+    port = server->Bind("127.0.0.1", 0, &error);
+    REQUIRE(port > 0);
+    thread = std::thread([this] { server->Serve(); });
+    while (!server->is_running()) std::this_thread::yield();
+  }
+  ~Harness() {
+    server->stop();
+    thread.join();
+    store->Close();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an exception in a handler is a 503 problem without its text, and the connection closes") {
+  Harness h(api::HttpLimits{});
+  RawResult r = RawExchange(h.port,
+                            "GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"
+                            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  INFO(r.data);
+  CHECK(r.data.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(r.data.find("application/problem+json") != std::string::npos);
+  CHECK(r.data.find("\"type\":\"unavailable\"") != std::string::npos);
+  CHECK(r.data.find(kSecretDetail) == std::string::npos);
+  CHECK(r.data.find("EXCEPTION_WHAT") == std::string::npos);
+  CHECK(CountResponses(r.data) == 1);
+  CHECK(r.closed);
+  // The server goes on serving.
+  RawResult ok = RawExchange(h.port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(ok.data.rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("a client that does not finish its request head is cut off by the read timeout") {
+  api::HttpLimits limits;
+  limits.read_timeout_seconds = 1;
+  Harness h(limits);
+  // Half a request head, then nothing: the server closes the connection
+  // (well before the 5 s the reader waits), without a response.
+  RawResult r = RawExchange(h.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n", 5000);
+  CHECK(r.closed);
+  CHECK(CountResponses(r.data) == 0);
+  // An idle connection that never sends anything is closed the same way.
+  RawResult idle = RawExchange(h.port, "", 5000);
+  CHECK(idle.closed);
+}
