@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: deps build run test fuzz clean format
+.PHONY: deps build run test fuzz bench clean format
 
 deps:
 	@./scripts/install-deps.sh
@@ -21,6 +21,11 @@ run: build
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+# Benchmarks with their same-run baselines (so far: activity pages and rebuild).
+BENCH_EVENTS ?= 1000000
+bench: build
+	@$(BUILD_DIR)/tokenlog_audit_bench --events $(BENCH_EVENTS) --json $(BUILD_DIR)/audit-bench.json
 
 # libFuzzer targets, FUZZ_SECONDS each (CI runs 60).
 FUZZ_SECONDS ?= 60
