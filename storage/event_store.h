@@ -104,9 +104,12 @@ class EventStore {
   Status ScanEvents(uint64_t from_seq,
                     const std::function<bool(uint64_t seq, std::string_view raw)>& visit) const;
 
-  // Drops every projection and replays `events` into them. `progress` is
-  // called every few thousand events with (done, total).
-  Status Rebuild(const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
+  // Drops every projection and replays `events` into them, bulk-loading
+  // them `entries_per_load` projection entries at a time (0: the default, a
+  // few million; tests use small loads to cover chunk boundaries). `progress`
+  // is called every few thousand events with (done, total).
+  Status Rebuild(const std::function<void(uint64_t, uint64_t)>& progress = nullptr,
+                 size_t entries_per_load = 0);
 
   void SetCommitListener(CommitListener listener);
 
