@@ -90,3 +90,29 @@ TEST_CASE("a client that does not finish its request head is cut off by the read
   RawResult idle = RawExchange(h.port, "", 5000);
   CHECK(idle.closed);
 }
+
+TEST_CASE("JSON nested deeper than the limit is refused before any field is read") {
+  TestServer s;
+  const std::string jwt = s.Jwt("alice@acme.example");
+  uint64_t head = s.HeadSeq();
+  std::string deep = std::string(20, '[') + "1" + std::string(20, ']');
+  EXPECT_PROBLEM(s.MintRaw(jwt, R"({"label":)" + deep + "}"), 400, "invalid_request");
+  std::string very_deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_PROBLEM(s.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), very_deep), 413,
+                 "payload_too_large");
+  std::string within = std::string(30000, '[') + std::string(30000, ']');
+  EXPECT_PROBLEM(s.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), within), 400,
+                 "invalid_request");
+  CHECK(s.HeadSeq() == head);
+  // Seven levels inside the body object are fine as JSON (then refused as a label).
+  std::string seven = std::string(7, '[') + "1" + std::string(7, ']');
+  EXPECT_PROBLEM(s.MintRaw(jwt, R"({"label":)" + seven + "}"), 400, "invalid_label");
+}
+
+TEST_CASE("keep-alive connections serve request after request") {
+  TestServer s;
+  std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n";
+  RawResult r = RawExchange(s.port, two + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(CountResponses(r.data) == 3);
+  CHECK(r.closed);
+}
