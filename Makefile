@@ -4,16 +4,21 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: deps build run test fuzz bench clean format
+.PHONY: deps deps-build build compile run test fuzz bench clean format
+
+deps-build:
+	@./scripts/install-deps.sh build
 
 deps:
-	@./scripts/install-deps.sh
+	@./scripts/install-deps.sh test
 
-build: deps
+compile:
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
-run: build
+build: deps compile
+
+run: deps-build compile
 	@echo "Starting tokenlog on http://$(LISTEN) with data in $(DATA) (Ctrl-C stops it)."
 	@echo "Get a development JWT from another terminal with:"
 	@echo "  $(BUILD_DIR)/tokenlog dev-jwt --data $(DATA) --user you@example.com --tenant acme [--role admin]"

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tokenlog needs, only those missing.
 # Idempotent: when everything is present it changes nothing and needs no network.
+#
+# Usage: install-deps.sh [build|test]   (build: what `make run` needs; test: also
+# what the tests and fuzzers need; default test)
 set -euo pipefail
+profile=${1:-test}
 
 packages=(
   build-essential cmake pkg-config
@@ -10,10 +14,14 @@ packages=(
   libboost-json1.81-dev libboost1.81-dev   # JSON, Asio (timers, signals)
   libssl-dev                # SHA-256, HMAC, RSA, RAND_bytes
   libcli11-dev              # command-line parsing
-  catch2                    # tests
-  curl ca-certificates python3 rocksdb-tools   # CLI tests (JSON checks, ldb)
-  clang libclang-rt-14-dev  # libFuzzer targets (fuzz/)
+  catch2                    # tests (built with the rest)
 )
+if [ "$profile" = test ]; then
+  packages+=(
+    curl ca-certificates python3 rocksdb-tools   # CLI and system tests (JSON checks, ldb)
+    clang libclang-rt-14-dev                     # libFuzzer targets (fuzz/)
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
