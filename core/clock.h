@@ -24,6 +24,18 @@ class SystemClock final : public Clock {
   int64_t NowMillis() const override;
 };
 
+// The system clock shifted forward by a fixed offset: lets an end-to-end test
+// age tokens in a real `serve` process (`--testing-clock-offset`).
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(int64_t offset_millis) : offset_(offset_millis) {}
+  int64_t NowMillis() const override { return base_.NowMillis() + offset_; }
+
+ private:
+  SystemClock base_;
+  int64_t offset_;
+};
+
 // A clock for tests: starts where it is told and only moves forward.
 class FakeClock final : public Clock {
  public:

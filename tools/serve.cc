@@ -52,6 +52,7 @@ struct ServeFlags {
   std::string keep_alive_timeout = "5s";
   size_t max_header_bytes = 16384;
   size_t max_header_count = 100;
+  std::string testing_clock_offset;  // end-to-end tests only: ages tokens
 };
 
 std::optional<std::string> ReadFile(const std::string& path) {
@@ -183,7 +184,15 @@ int RunServe(const ServeFlags& f) {
   auto verifier = api::JwtVerifier::Create(jwt_config);
   if (!verifier.ok()) return Fail(verifier.status().detail());
 
-  SystemClock clock;
+  int64_t clock_offset = 0;
+  if (!f.testing_clock_offset.empty()) {
+    auto offset = ParseDurationMillis(f.testing_clock_offset);
+    if (!offset) return Fail("--testing-clock-offset: not a duration");
+    clock_offset = *offset;
+    std::cerr << "tokenlog serve: TESTING: the clock runs " << f.testing_clock_offset
+              << " ahead of the system clock" << std::endl;
+  }
+  OffsetClock clock(clock_offset);
   CryptoRandom random;
   projections::TokenProjector projector;
   auto store = storage::EventStore::Open(f.data, storage::OpenMode::kReadWrite, projector, clock);
@@ -301,6 +310,8 @@ void AddServe(CLI::App& app, std::function<int()>* run) {
   opt("--max-header-bytes", flags->max_header_bytes,
       "request line and headers at most this many bytes, else 431");
   opt("--max-header-count", flags->max_header_count, "at most this many header fields, else 431");
+  opt("--testing-clock-offset", flags->testing_clock_offset,
+      "end-to-end tests only: run the service's clock this far ahead (e.g. 100d)");
   cmd->callback([flags, run] { *run = [flags] { return RunServe(*flags); }; });
 }
 

@@ -21,8 +21,15 @@ _PROCS = []
 
 
 def _kill_all():
+    # SIGTERM first: nginx's master takes its workers down with it then
+    # (after a SIGKILL they would linger on the port).
     for p in _PROCS:
         if p.poll() is None:
+            p.terminate()
+    for p in _PROCS:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
 
@@ -42,13 +49,13 @@ def check(cond, message):
 class Server:
     """One `tokenlog serve --dev` process; output captured to files."""
 
-    def __init__(self, binary, data, work, name="server", extra=()):
+    def __init__(self, binary, data, work, name="server", extra=(), listen="127.0.0.1:0"):
         self.binary, self.data = binary, data
         self.out_path = os.path.join(work, name + ".out")
         self.err_path = os.path.join(work, name + ".err")
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [binary, "serve", "--dev", "--data", data, "--listen", "127.0.0.1:0", *extra],
+                [binary, "serve", "--dev", "--data", data, "--listen", listen, *extra],
                 stdout=out, stderr=err)
         _PROCS.append(self.proc)
         deadline = time.monotonic() + 30
@@ -105,6 +112,14 @@ class Server:
 
     def output(self):
         return open(self.out_path, "rb").read() + open(self.err_path, "rb").read()
+
+
+def free_port():
+    """A port that was free a moment ago (for servers that need a fixed one)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def tokenlog(binary, *args):
