@@ -6,7 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/time.h>
+
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace tokenlog::api {
@@ -58,8 +63,10 @@ class ConnectionStream final : public httplib::Stream {
  public:
   enum class Head { kReady, kClosed, kTooLarge };
 
-  ConnectionStream(int fd, const HttpLimits& limits, const std::atomic<socket_t>& running)
-      : fd_(fd), limits_(limits), running_(running) {}
+  // `ssl`: the connection's TLS session after the handshake, or null for
+  // plain HTTP. Not owned.
+  ConnectionStream(int fd, SSL* ssl, const HttpLimits& limits, const std::atomic<socket_t>& running)
+      : fd_(fd), ssl_(ssl), limits_(limits), running_(running) {}
 
   // Waits for the next request (at most `wait_seconds` for its first byte),
   // then reads until its head is complete, within the limits.
@@ -67,7 +74,8 @@ class ConnectionStream final : public httplib::Stream {
     if (pos_ == buf_.size()) {
       buf_.clear();
       pos_ = 0;
-      if (WaitFor(fd_, POLLIN, static_cast<int>(wait_seconds * 1000), &running_) <= 0) {
+      if (!TlsPending() &&
+          WaitFor(fd_, POLLIN, static_cast<int>(wait_seconds * 1000), &running_) <= 0) {
         return Head::kClosed;
       }
     }
@@ -96,7 +104,7 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   bool is_readable() const override {
-    return pos_ < buf_.size() ||
+    return pos_ < buf_.size() || TlsPending() ||
            WaitFor(fd_, POLLIN, static_cast<int>(limits_.read_timeout_seconds * 1000),
                    nullptr) > 0;
   }
@@ -118,6 +126,11 @@ class ConnectionStream final : public httplib::Stream {
   }
   ssize_t write(const char* ptr, size_t size) override {
     if (!is_writable()) return -1;
+    if (ssl_) {
+      // A blocking socket with SO_SNDTIMEO bounds the write.
+      int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT_MAX)));
+      return n > 0 ? n : -1;
+    }
     for (;;) {
       ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
@@ -145,8 +158,17 @@ class ConnectionStream final : public httplib::Stream {
   // Appends what the socket has (waiting at most `timeout`). >0 bytes read,
   // 0 closed or timed out, <0 error.
   ssize_t Fill(time_t timeout_seconds) {
-    if (WaitFor(fd_, POLLIN, static_cast<int>(timeout_seconds * 1000), nullptr) <= 0) return 0;
+    if (!TlsPending() &&
+        WaitFor(fd_, POLLIN, static_cast<int>(timeout_seconds * 1000), nullptr) <= 0) {
+      return 0;
+    }
     char chunk[16384];
+    if (ssl_) {
+      // Blocks at most SO_RCVTIMEO for the rest of a TLS record.
+      int n = SSL_read(ssl_, chunk, sizeof(chunk));
+      if (n > 0) buf_.append(chunk, static_cast<size_t>(n));
+      return n > 0 ? n : 0;
+    }
     for (;;) {
       ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
       if (n < 0 && errno == EINTR) continue;
@@ -169,7 +191,10 @@ class ConnectionStream final : public httplib::Stream {
     }
   }
 
+  bool TlsPending() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
+
   int fd_;
+  SSL* ssl_;
   const HttpLimits& limits_;
   const std::atomic<socket_t>& running_;
   std::string buf_;
@@ -313,8 +338,52 @@ int HttpServer::Bind(const std::string& host, int port, std::string* error) {
 
 bool HttpServer::Serve() { return listen_after_bind(); }
 
+Status HttpServer::EnableTls(const std::string& cert_file, const std::string& key_file) {
+  auto fail = [](const std::string& what) {
+    unsigned long e = ERR_get_error();
+    char reason[256] = "";
+    if (e != 0) ERR_error_string_n(e, reason, sizeof(reason));
+    ERR_clear_error();
+    return Status(Code::kInvalidRequest, what + (e ? std::string(": ") + reason : ""));
+  };
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) return fail("cannot create a TLS context");
+  tls_.reset(ctx);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+    return fail("--tls-cert " + cert_file + " is not a readable PEM certificate (chain)");
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return fail("--tls-key " + key_file + " is not a readable PEM private key");
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return fail("--tls-key " + key_file + " does not match the certificate in " + cert_file);
+  }
+  return Status();
+}
+
+void HttpServer::SslCtxFree::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+
 bool HttpServer::process_and_close_socket(socket_t sock) {
-  ConnectionStream stream(sock, limits_, svr_sock_);
+  SSL* ssl = nullptr;
+  if (tls_) {
+    // Bound every blocking TLS read and write by the configured timeouts.
+    timeval rcv{limits_.read_timeout_seconds, 0}, snd{limits_.write_timeout_seconds, 0};
+    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+    ::setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+    ssl = SSL_new(tls_.get());
+    if (!ssl || SSL_set_fd(ssl, sock) != 1 || SSL_accept(ssl) != 1) {
+      // A failed handshake (an old TLS version, plain HTTP, garbage): no
+      // HTTP answer is possible; close.
+      if (ssl) SSL_free(ssl);
+      ERR_clear_error();
+      ::shutdown(sock, SHUT_RDWR);
+      ::close(sock);
+      return false;
+    }
+  }
+  ConnectionStream stream(sock, ssl, limits_, svr_sock_);
   bool ret = false;
   bool unread_input = false;
   size_t remaining = limits_.keep_alive_max_requests;
@@ -353,6 +422,11 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
       if (n <= 0) break;
       drained += static_cast<size_t>(n);
     }
+  }
+  if (ssl) {
+    (void)SSL_shutdown(ssl);
+    SSL_free(ssl);
+    ERR_clear_error();
   }
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);

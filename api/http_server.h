@@ -7,7 +7,8 @@
 //  - close the connection after any reply whose request body was not read
 //    (Transfer-Encoding -> 411, Content-Length over the limit -> 413, ...),
 //    so an unread body is never parsed as a next request;
-//  - listen with a configurable backlog (httplib's own is 5).
+//  - listen with a configurable backlog (httplib's own is 5);
+//  - serve HTTPS itself (OpenSSL, TLS 1.2+), on the same connection loop.
 // Every request is routed to one Service; exceptions never reach a client.
 #pragma once
 
@@ -16,9 +17,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "api/service.h"
+
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace tokenlog::api {
 
@@ -45,15 +49,25 @@ class HttpServer final : public httplib::Server {
   // Serves until Stop(). REQUIRES: Bind() succeeded.
   bool Serve();
 
+  // Serves HTTPS (TLS 1.2 and later only) with the PEM certificate chain and
+  // private key in these files. Call before Serve(). kInvalidRequest naming
+  // the file that is missing, unreadable or does not match.
+  Status EnableTls(const std::string& cert_file, const std::string& key_file);
+  bool tls() const { return tls_ != nullptr; }
+
  private:
   bool process_and_close_socket(socket_t sock) override;
   Reply Dispatch(const httplib::Request& req);
   void Write(const Reply& reply, const httplib::Request& req, httplib::Response& res);
 
+  struct SslCtxFree {
+    void operator()(ssl_ctx_st* ctx) const;
+  };
+
   Service& service_;
   Metrics& metrics_;
   HttpLimits limits_;
-  std::atomic<int> listen_fd_{-1};
+  std::unique_ptr<ssl_ctx_st, SslCtxFree> tls_;  // null: plain HTTP
 };
 
 }  // namespace tokenlog::api

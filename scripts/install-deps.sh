@@ -21,6 +21,7 @@ if [ "$profile" = test ]; then
     curl ca-certificates python3 rocksdb-tools   # CLI and system tests (JSON checks, ldb)
     clang libclang-rt-14-dev                     # libFuzzer targets (fuzz/)
     nginx-light python3-requests                 # the nginx auth_request test
+    openssl                                      # certificates for the TLS test
   )
 fi
 

@@ -124,9 +124,8 @@ int RunServe(const ServeFlags& f) {
   if (f.threads < 1 || f.threads > 4096) return Fail("--threads must be 1..4096");
   if (f.listen_backlog < 1) return Fail("--listen-backlog must be at least 1");
   if (f.max_body_bytes < 1) return Fail("--max-body-bytes must be at least 1");
-  if (!f.tls_cert.empty() || !f.tls_key.empty()) {
-    return Fail("--tls-cert/--tls-key: HTTPS is not available in this build yet; put a TLS "
-                "terminator (nginx) in front, see README");
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    return Fail("--tls-cert and --tls-key go together");
   }
   api::HttpLimits limits;
   for (auto [flag, text, target] :
@@ -214,6 +213,9 @@ int RunServe(const ServeFlags& f) {
   limits.listen_backlog = f.listen_backlog;
   limits.threads = f.threads;
   api::HttpServer server(service, metrics, limits);
+  if (!f.tls_cert.empty()) {
+    if (auto s = server.EnableTls(f.tls_cert, f.tls_key); !s.ok()) return Fail(s.detail());
+  }
   std::string error;
   int bound = server.Bind(host, port, &error);
   if (bound < 0) return Fail(error);
@@ -256,7 +258,7 @@ int RunServe(const ServeFlags& f) {
   std::thread io_thread([&] { io.run(); });
 
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::cout << "listening on http://" << shown_host << ":" << bound << std::endl;
+  std::cout << "listening on " << (server.tls() ? "https" : "http") << "://" << shown_host << ":" << bound << std::endl;
   bool served = server.Serve();
   io.stop();
   io_thread.join();

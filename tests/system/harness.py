@@ -62,15 +62,16 @@ class Server:
         self.port = None
         while time.monotonic() < deadline:
             text = open(self.out_path).read()
-            m = re.search(r"^listening on http://127\.0\.0\.1:(\d+)$", text, re.M)
+            m = re.search(r"^listening on (https?)://127\.0\.0\.1:(\d+)$", text, re.M)
             if m:
-                self.port = int(m.group(1))
+                self.scheme, self.port = m.group(1), int(m.group(2))
                 break
             if self.proc.poll() is not None:
                 raise Failure("serve exited %s: %s" % (self.proc.returncode, open(self.err_path).read()))
             time.sleep(0.05)
         check(self.port, "serve did not print its listening line")
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.base = "%s://127.0.0.1:%d" % (self.scheme, self.port)
+        self.ssl_context = None  # set by a TLS test to trust its certificate
 
     def jwt(self, user, tenant="acme", role="user"):
         return subprocess.run(
@@ -89,7 +90,7 @@ class Server:
             data = json.dumps(body).encode()
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, data=data, timeout=timeout) as r:
+            with urllib.request.urlopen(req, data=data, timeout=timeout, context=self.ssl_context) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
