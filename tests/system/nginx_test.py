@@ -76,6 +76,13 @@ http {
     raise AssertionError("nginx did not start: " + open(os.path.join(prefix, "error.log")).read())
 
 
+def listen_overflows():
+    """The kernel's count of connections dropped from full listen queues."""
+    lines = [l.split() for l in open("/proc/net/netstat") if l.startswith("TcpExt:")]
+    names, values = lines[0], lines[1]
+    return int(values[names.index("ListenOverflows")])
+
+
 def mint(server, jwt, label="Power BI"):
     status, _, body = server.request("POST", "/v1/tokens", jwt=jwt, body={"label": label})
     check(status == 201, "mint: %s %s" % (status, body))
@@ -157,13 +164,18 @@ def behind_nginx(binary, work):
             latencies.append(time.monotonic() - started)
             if status != 200:
                 errors.append(status)
+    overflows_before = listen_overflows()
     threads = [threading.Thread(target=one) for _ in range(200)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     check(not errors, "burst errors: %s" % errors[:5])
-    check(max(latencies) < 0.9, "a burst request took %.3f s (a SYN retry?)" % max(latencies))
+    # A dropped SYN is retried after 1 s: the kernel counts each drop. (The
+    # latency bound is looser, for a loaded machine.)
+    check(listen_overflows() == overflows_before,
+          "listen queue overflows during the burst: %d" % (listen_overflows() - overflows_before))
+    check(max(latencies) < 3, "a burst request took %.3f s" % max(latencies))
 
     # Failed checks past the limit: nginx passes 429 with Retry-After through.
     codes = []
