@@ -27,10 +27,11 @@ run: deps-build compile
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
-# Benchmarks with their same-run baselines (so far: activity pages and rebuild).
+# Benchmarks with their same-run baselines (so far: activity pages, rebuild, the check in process).
 BENCH_EVENTS ?= 1000000
 bench: build
 	@$(BUILD_DIR)/tokenlog_audit_bench --events $(BENCH_EVENTS) --json $(BUILD_DIR)/audit-bench.json
+	@$(BUILD_DIR)/tokenlog_check_bench --tokens $(BENCH_EVENTS) --json $(BUILD_DIR)/check-bench.json
 
 # libFuzzer targets, FUZZ_SECONDS each (CI runs 60).
 FUZZ_SECONDS ?= 60

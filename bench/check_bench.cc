@@ -1,0 +1,148 @@
+// OData check benchmark, in process (issue: benchmarks). One core: checks per
+// second through the real route handler (Basic parse, checksum, SHA-256, the
+// token lookup, status, usage ledger) with N active tokens stored, against
+// the baseline measured in the same run: SHA-256 of the same values alone.
+// Target: >= 0.5x the SHA-256 rate.
+// Usage: tokenlog_check_bench [--tokens N] [--json FILE]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "api/jwt.h"
+#include "api/service.h"
+#include "core/base64.h"
+#include "core/sha256.h"
+#include "core/token_codec.h"
+#include "projections/token_projector.h"
+#include "storage/event_store.h"
+
+using namespace tokenlog;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int64_t kT0 = 1'795'910'400'000;
+constexpr size_t kSample = 20'000;
+
+double Seconds(Steady::time_point a, Steady::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t tokens = 1'000'000;
+  std::string json_path;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--tokens")) tokens = std::stoull(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--json")) json_path = argv[i + 1];
+  }
+  std::string dir = (std::filesystem::temp_directory_path() / "tokenlog-check-bench").string();
+  std::filesystem::remove_all(dir);
+  FakeClock clock(kT0);
+  projections::TokenProjector projector;
+  auto store = std::move(storage::EventStore::Open(dir, storage::OpenMode::kReadWrite, projector,
+                                                   clock))
+                   .value();
+
+  // N active tokens, 5 per user; keep a sample of values to check.
+  SeededRandom random(11);
+  std::vector<std::pair<std::string, std::string>> sample;  // user, value
+  auto f0 = Steady::now();
+  for (uint64_t done = 0; done < tokens;) {
+    uint64_t n = std::min<uint64_t>(2000, tokens - done);
+    auto r = store->Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
+      std::vector<Event> events;
+      for (uint64_t i = 0; i < n; ++i) {
+        uint64_t k = done + i;
+        std::string user = "user" + std::to_string(k / 5) + "@acme.example";
+        std::string value = GenerateTokenValue(random).value();
+        Event e;
+        e.time = now;
+        e.tenant = "acme";
+        e.actor = Actor{ActorRole::kUser, user, "127.0.0.1"};
+        e.user = user;
+        e.token_id = NewTokenId(random).value();
+        TokenMinted d;
+        d.label = "bench";
+        d.expires_at = now + 90 * kMillisPerDay;
+        d.hint = TokenHint(value);
+        d.token_sha256 = Sha256(value);
+        e.data = d;
+        events.push_back(std::move(e));
+        if (k % (tokens / kSample + 1) == 0 && sample.size() < kSample) {
+          sample.emplace_back(user, value);
+        }
+      }
+      return events;
+    });
+    if (!r.ok()) {
+      std::fprintf(stderr, "fill: %s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    done += n;
+  }
+  std::fprintf(stderr, "stored %llu active tokens in %.1f s; checking %zu of them\n",
+               (unsigned long long)tokens, Seconds(f0, Steady::now()), sample.size());
+
+  api::JwtConfig jwt;
+  jwt.hs256_secret = "bench-secret-0123456789abcdef0123";
+  auto verifier = std::move(api::JwtVerifier::Create(jwt)).value();
+  CryptoRandom crypto;
+  api::Metrics metrics;
+  api::Service service(*store, clock, crypto, *verifier, metrics, api::ServiceConfig{});
+  std::vector<httplib::Request> requests(sample.size());
+  for (size_t i = 0; i < sample.size(); ++i) {
+    requests[i].method = "GET";
+    requests[i].path = "/v1/auth/check";
+    requests[i].remote_addr = "127.0.0.1";
+    requests[i].headers.emplace(
+        "Authorization",
+        "Basic " + EncodeBase64(sample[i].first + ":" + sample[i].second,
+                                Base64Variant::kStandardPadded));
+  }
+
+  const int kRounds = 5;
+  const size_t kPerRound = 200'000;
+  std::vector<double> sha_rates, check_rates;
+  uint64_t sink = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    auto t0 = Steady::now();
+    for (size_t i = 0; i < kPerRound; ++i) sink += Sha256(sample[i % sample.size()].second)[0];
+    auto t1 = Steady::now();
+    sha_rates.push_back(kPerRound / Seconds(t0, t1));
+    t0 = Steady::now();
+    for (size_t i = 0; i < kPerRound; ++i) {
+      std::string route;
+      api::Reply r = service.Handle(requests[i % requests.size()], route);
+      if (r.status != 200) {
+        std::fprintf(stderr, "check answered %d: %s\n", r.status, r.body.c_str());
+        return 1;
+      }
+    }
+    t1 = Steady::now();
+    check_rates.push_back(kPerRound / Seconds(t0, t1));
+  }
+  std::sort(sha_rates.begin(), sha_rates.end());
+  std::sort(check_rates.begin(), check_rates.end());
+  double sha = sha_rates[kRounds / 2], check = check_rates[kRounds / 2];
+  std::printf("| what | measured (median of %d runs; min..max) | baseline in the same run | ratio | target |\n", kRounds);
+  std::printf("|---|---|---|---|---|\n");
+  std::printf("| OData check in process, one core, %llu active tokens | %.0f checks/s (%.0f..%.0f) | SHA-256 of the value alone: %.0f/s (%.0f..%.0f) | %.2fx | >= 0.5x |\n",
+              (unsigned long long)tokens, check, check_rates.front(), check_rates.back(), sha,
+              sha_rates.front(), sha_rates.back(), check / sha);
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    std::fprintf(f, "{\"tokens\":%llu,\"checks_per_s\":%.0f,\"sha256_per_s\":%.0f,\"ratio\":%.3f}\n",
+                 (unsigned long long)tokens, check, sha, check / sha);
+    std::fclose(f);
+  }
+  (void)sink;
+  store->Close();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
