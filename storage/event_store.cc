@@ -206,23 +206,18 @@ class BatchView final : public KeyspaceWriter {
 // the memtable: that was most of a rebuild's time.
 class RebuildView final : public KeyspaceWriter {
  public:
-  explicit RebuildView(const EventStore::Impl* impl) : impl_(impl) {}
+  explicit RebuildView(const EventStore::Impl* impl) : impl_(impl), stored_(impl) {}
 
   Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
     const auto& overlay = overlay_[static_cast<size_t>(ks)];
     if (auto it = overlay.find(std::string(key)); it != overlay.end()) return it->second;
-    std::string value;
-    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->projection(ks),
-                            rocksdb::Slice(key.data(), key.size()), &value);
-    return Found(s, std::move(value));
+    return stored_.Get(ks, key);
   }
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
     // Not used by apply(); correct anyway: scans what is written so far.
     TL_RETURN_IF_ERROR(const_cast<RebuildView*>(this)->Write());
-    std::unique_ptr<rocksdb::Iterator> it(
-        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->projection(ks)));
-    return Walk(it.get(), prefix, start, reverse, visit);
+    return stored_.Scan(ks, prefix, start, reverse, visit);
   }
   void Put(Keyspace ks, std::string_view key, std::string_view value) override {
     auto [it, inserted] =
@@ -276,6 +271,7 @@ class RebuildView final : public KeyspaceWriter {
 
  private:
   const EventStore::Impl* impl_;
+  DbReader stored_;  // what earlier loads wrote
   std::array<std::unordered_map<std::string, std::optional<std::string>>, kKeyspaceCount> overlay_;
   size_t entries_ = 0;
   uint64_t files_ = 0;
