@@ -335,7 +335,6 @@ Result<uint32_t> Service::ExpireDue() {
 
 Reply Service::Check(const httplib::Request& req) {
   const std::string client = ClientIp(req);
-  const std::string failure_key = FailureKey(client);
   const int64_t now = clock_.NowMillis();
   auto deny = [&](DenyMetric why) {
     metrics_.CountDenied(why);
@@ -343,6 +342,7 @@ Reply Service::Check(const httplib::Request& req) {
     // anonymous first request of a challenge flow does not.
     uint32_t retry_after = 0;
     if (why != DenyMetric::kMissing) {
+      const std::string failure_key = FailureKey(client);  // only failures need it
       retry_after = limiter_.RetryAfter(failure_key, now);
       limiter_.RecordFailure(failure_key, now);
     }

@@ -140,6 +140,11 @@ class EventStore::Impl {
 
 namespace {
 
+// A stored event that does not decode, named by its seq.
+Status CorruptEvent(uint64_t seq, const Status& decode) {
+  return Status(Code::kCorruption, "seq " + std::to_string(seq) + ": " + decode.detail());
+}
+
 // The value of a point read, nullopt when absent.
 Result<std::optional<std::string>> Found(const rocksdb::Status& s, std::string value) {
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -541,10 +546,22 @@ Result<std::optional<Event>> EventStore::ReadEvent(uint64_t seq) const {
   TL_ASSIGN_OR_RETURN(std::optional<std::string> found, Found(s, std::move(raw)));
   if (!found) return std::optional<Event>();
   auto e = DecodeEvent(*found);
-  if (!e.ok()) {
-    return Status(Code::kCorruption, "seq " + std::to_string(seq) + ": " + e.status().detail());
-  }
+  if (!e.ok()) return CorruptEvent(seq, e.status());
   return std::optional<Event>(std::move(e).value());
+}
+
+Status EventStore::ScanDecoded(uint64_t from_seq,
+                               const std::function<bool(const Event&)>& visit) const {
+  Status corrupt;
+  TL_RETURN_IF_ERROR(ScanEvents(from_seq, [&](uint64_t seq, std::string_view raw) {
+    auto e = DecodeEvent(raw);
+    if (!e.ok()) {
+      corrupt = CorruptEvent(seq, e.status());
+      return false;
+    }
+    return visit(*e);
+  }));
+  return corrupt;
 }
 
 Status EventStore::ScanEvents(
@@ -602,15 +619,10 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   LogHead head;
   uint64_t done = 0;
   Status failed;
-  TL_RETURN_IF_ERROR(ScanEvents(1, [&](uint64_t seq, std::string_view raw) {
-    auto e = DecodeEvent(raw);
-    if (!e.ok()) {
-      failed = Status(Code::kCorruption, "seq " + std::to_string(seq) + ": " + e.status().detail());
-      return false;
-    }
-    failed = projector_->Apply(*e, view);
+  TL_RETURN_IF_ERROR(ScanDecoded(1, [&](const Event& e) {
+    failed = projector_->Apply(e, view);
     if (!failed.ok()) return false;
-    head = LogHead{e->seq, e->hash, e->time};
+    head = LogHead{e.seq, e.hash, e.time};
     ++done;
     if (view.entries() >= entries_per_load) {
       failed = view.Write();

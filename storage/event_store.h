@@ -99,6 +99,11 @@ class EventStore {
   // it does not decode.
   Result<std::optional<Event>> ReadEvent(uint64_t seq) const;
 
+  // Visits decoded events from `from_seq` on, ascending, while `visit`
+  // returns true. A malformed event stops the walk with kCorruption naming
+  // its seq.
+  Status ScanDecoded(uint64_t from_seq, const std::function<bool(const Event&)>& visit) const;
+
   // Visits events from `from_seq` on, ascending, while `visit` returns true.
   // Decode errors stop the walk with kCorruption naming the seq.
   Status ScanEvents(uint64_t from_seq,
