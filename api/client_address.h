@@ -34,6 +34,8 @@ class ClientAddressResolver {
   std::string Resolve(std::string_view peer, const std::vector<std::string>& forwarded_for) const;
 
   bool IsTrusted(std::string_view address) const;
+  // False when no proxy is trusted: then X-Forwarded-For never matters.
+  bool trusts_any() const { return !trusted_.empty(); }
 
  private:
   std::vector<Cidr> trusted_;

@@ -214,6 +214,7 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
 }
 
 std::string Service::ClientIp(const httplib::Request& req) const {
+  if (!addresses_.trusts_any()) return req.remote_addr;  // X-Forwarded-For is ignored then
   std::vector<std::string> forwarded;
   auto [first, last] = req.headers.equal_range("X-Forwarded-For");
   for (auto it = first; it != last; ++it) forwarded.push_back(it->second);
@@ -283,7 +284,8 @@ Reply Service::MetricsText(const httplib::Request&, const Call&) {
   return r;
 }
 
-Status Service::StartGauges() {
+Status Service::Start() {
+  TL_RETURN_IF_ERROR(auth_index_.Load(store_.committed()));
   int64_t active = 0;
   TL_RETURN_IF_ERROR(store_.committed().Scan(
       Keyspace::kTokens, "", "", false, [&](std::string_view, std::string_view raw) {
@@ -293,7 +295,13 @@ Status Service::StartGauges() {
       }));
   metrics_.SetActiveTokens(active);
   metrics_.SetLogHeadSeq(store_.head().seq);
-  store_.SetCommitListener([this](const std::vector<Event>& events) {
+  store_.SetCommitListener([this](const std::vector<Event>& events,
+                                  const storage::CommittedWrites& writes) {
+    for (Keyspace ks : {Keyspace::kUsers, Keyspace::kTokens}) {
+      writes.Visit(ks, [&](std::string_view key, std::optional<std::string_view> value) {
+        auth_index_.OnWrite(ks, key, value);
+      });
+    }
     for (const Event& e : events) {
       metrics_.CountEvent(e.type());
       switch (e.type()) {
@@ -361,27 +369,16 @@ Reply Service::Check(const httplib::Request& req) {
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   };
-  auto unavailable = [&](const Status& s) {
-    metrics_.CountCheck(CheckResult::kUnavailable);
-    Reply r = Reply::Problem(Status(Code::kUnavailable,
-                                    "the token store cannot be read: " + s.detail()));
-    r.headers.emplace_back("Cache-Control", "no-store");
-    return r;
-  };
   auto header = req.headers.find("Authorization");
   if (header == req.headers.end()) return deny(DenyMetric::kMissing);
   auto creds = ParseBasicAuthorization(header->second);
   if (!creds) return deny(DenyMetric::kMalformed);
   if (!ValidateTokenValue(creds->password).ok()) return deny(DenyMetric::kBadChecksum);
 
-  ProjectionState state(store_.committed());
-  auto id = state.TokenIdByHash(Sha256(creds->password));
-  if (!id.ok()) return unavailable(id.status());
-  if (!*id) return deny(DenyMetric::kUnknown);
-  auto token = state.Token(**id);
-  if (!token.ok()) return unavailable(token.status());
-  if (!*token) return deny(DenyMetric::kUnknown);
-  const TokenRecord& t = **token;
+  auto found = auth_index_.Find(Sha256(creds->password));
+  if (!found) return deny(DenyMetric::kUnknown);
+  const projections::AuthIndex::Match& t = *found;
+  const projections::AuthIndex::Owner& owner = *t.owner;
 
   std::optional<DenyReason> reason;
   TokenStatus status = t.StatusAt(now);
@@ -389,33 +386,30 @@ Reply Service::Check(const httplib::Request& req) {
     reason = DenyReason::kRevoked;
   } else if (status == TokenStatus::kExpired) {
     reason = DenyReason::kExpired;
+  } else if (owner.deactivated.load(std::memory_order_acquire)) {
+    reason = DenyReason::kUserDeactivated;
   } else {
-    auto deactivated = state.IsDeactivated(t.tenant, t.user);
-    if (!deactivated.ok()) return unavailable(deactivated.status());
-    if (*deactivated) {
-      reason = DenyReason::kUserDeactivated;
-    } else {
-      auto claimed = NormalizeUsername(creds->username);
-      if (!claimed.ok() || *claimed != t.user) {
-        reason = DenyReason::kUserMismatch;
-      } else if (auto required = req.headers.find("X-Auth-Require-Tenant");
-                 required != req.headers.end() && required->second != t.tenant) {
-        reason = DenyReason::kTenantMismatch;
-      }
+    auto claimed = NormalizeUsername(creds->username);
+    if (!claimed.ok() || *claimed != owner.user) {
+      reason = DenyReason::kUserMismatch;
+    } else if (auto required = req.headers.find("X-Auth-Require-Tenant");
+               required != req.headers.end() && required->second != owner.tenant) {
+      reason = DenyReason::kTenantMismatch;
     }
   }
-  const std::string user_agent = req.get_header_value("User-Agent");
+  std::string_view user_agent;
+  if (auto ua = req.headers.find("User-Agent"); ua != req.headers.end()) user_agent = ua->second;
   if (reason) {
-    usage_.RecordDenial(t, *reason, creds->username, client, user_agent, now);
+    usage_.RecordDenial(t.ref(), *reason, creds->username, client, user_agent, now);
     return deny(ToDenyMetric(*reason));
   }
-  usage_.RecordUse(t, client, user_agent, now);
+  usage_.RecordUse(t.ref(), client, user_agent, now);
   metrics_.CountCheck(CheckResult::kAllowed);
   Reply r;
   r.status = 200;
-  r.headers = {{"X-Auth-User", t.user},
-               {"X-Auth-Tenant", t.tenant},
-               {"X-Auth-Token-Id", t.id},
+  r.headers = {{"X-Auth-User", owner.user},
+               {"X-Auth-Tenant", owner.tenant},
+               {"X-Auth-Token-Id", std::string(t.token_id())},
                {"Cache-Control", "no-store"}};
   return r;
 }

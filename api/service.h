@@ -24,6 +24,7 @@
 #include "core/commands.h"
 #include "core/random.h"
 #include "core/usage_ledger.h"
+#include "projections/auth_index.h"
 #include "storage/event_store.h"
 
 namespace tokenlog::api {
@@ -66,9 +67,11 @@ class Service {
   // Storage open and writable, projections current.
   bool Ready() const;
 
-  // Counts the tokens neither revoked nor logged as expired into the
-  // tokenlog_active_tokens gauge and keeps it current with the log.
-  Status StartGauges();
+  // Call once, before serving and before any command runs: loads the
+  // check's in-memory index and the tokenlog_active_tokens gauge (tokens
+  // neither revoked nor logged as expired) from the projections, and keeps
+  // both current with every commit.
+  Status Start();
 
  private:
   // One request's routing result: path parameters and the verified caller.
@@ -127,6 +130,7 @@ class Service {
   ServiceConfig config_;
   CursorSealer cursors_;
   UsageLedger usage_;
+  projections::AuthIndex auth_index_;  // the check's lookups
   ClientAddressResolver addresses_;
   FailureLimiter limiter_;
   std::string challenge_;  // WWW-Authenticate for denied checks

@@ -18,10 +18,15 @@ std::optional<TokenStatus> ParseTokenStatus(std::string_view name) {
   return std::nullopt;
 }
 
-TokenStatus TokenRecord::StatusAt(int64_t now) const {
-  if (revoked_at) return TokenStatus::kRevoked;
+TokenStatus StatusFrom(bool revoked, bool expired_logged, std::optional<int64_t> expires_at,
+                       int64_t now) {
+  if (revoked) return TokenStatus::kRevoked;
   if (expired_logged || (expires_at && *expires_at <= now)) return TokenStatus::kExpired;
   return TokenStatus::kActive;
+}
+
+TokenStatus TokenRecord::StatusAt(int64_t now) const {
+  return StatusFrom(revoked_at.has_value(), expired_logged, expires_at, now);
 }
 
 }  // namespace tokenlog

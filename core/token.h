@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/event.h"
 
@@ -13,6 +14,18 @@ namespace tokenlog {
 enum class TokenStatus { kActive, kRevoked, kExpired };
 std::string_view TokenStatusName(TokenStatus status);
 std::optional<TokenStatus> ParseTokenStatus(std::string_view name);
+
+// The status rule, shared by TokenRecord and the check's in-memory index:
+// revoked wins; then expired (logged, or expires_at <= now); else active.
+TokenStatus StatusFrom(bool revoked, bool expired_logged, std::optional<int64_t> expires_at,
+                       int64_t now);
+
+// Who a token is, without copying it: what the usage ledger keys on.
+struct TokenRef {
+  std::string_view id;
+  std::string_view tenant;
+  std::string_view user;
+};
 
 struct TokenRecord {
   std::string id;
@@ -29,6 +42,8 @@ struct TokenRecord {
   std::optional<int64_t> last_used_at;
   bool expired_logged = false;  // a token.expired event is in the log
   bool operator==(const TokenRecord&) const = default;
+
+  TokenRef ref() const { return {id, tenant, user}; }
 
   // Revoked wins; then expired (logged, or expires_at <= now); else active.
   TokenStatus StatusAt(int64_t now) const;

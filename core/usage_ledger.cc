@@ -4,17 +4,17 @@
 
 namespace tokenlog {
 
-UsageLedger::Entry* UsageLedger::Find(const TokenRecord& token) {
+UsageLedger::Entry* UsageLedger::Find(TokenRef token) {
   auto it = entries_.find(token.id);
   if (it != entries_.end()) return &it->second;
   if (entries_.size() >= config_.max_tokens) return nullptr;
-  Entry& e = entries_[token.id];
+  Entry& e = entries_[std::string(token.id)];
   e.tenant = token.tenant;
   e.user = token.user;
   return &e;
 }
 
-void UsageLedger::RecordUse(const TokenRecord& token, std::string_view ip,
+void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
                             std::string_view user_agent, int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry* e = Find(token);
@@ -24,11 +24,13 @@ void UsageLedger::RecordUse(const TokenRecord& token, std::string_view ip,
   ++u.count;
   u.last_at = std::max(u.last_at, now);
   u.ip.assign(ip);
-  u.user_agent = SanitizeText(user_agent, kMaxUserAgentBytes);
+  // The same client sends the same (already clean) User-Agent every time:
+  // sanitize only when it changed.
+  if (u.user_agent != user_agent) u.user_agent = SanitizeText(user_agent, kMaxUserAgentBytes);
   e->last_used = std::max(e->last_used.value_or(now), now);
 }
 
-void UsageLedger::RecordDenial(const TokenRecord& token, DenyReason reason,
+void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
                                std::string_view claimed_user, std::string_view ip,
                                std::string_view user_agent, int64_t now) {
   (void)now;
@@ -120,7 +122,7 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
 
 std::optional<int64_t> UsageLedger::LastUsed(std::string_view token_id) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(std::string(token_id));
+  auto it = entries_.find(token_id);
   if (it == entries_.end()) return std::nullopt;
   return it->second.last_used;
 }

@@ -31,13 +31,19 @@ struct UsageLedgerConfig {
 
 inline constexpr size_t kMaxUserAgentBytes = 256;
 
+// Lets the ledger's map be searched with a string_view.
+struct TransparentHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
 class UsageLedger {
  public:
   explicit UsageLedger(UsageLedgerConfig config) : config_(config) {}
 
-  void RecordUse(const TokenRecord& token, std::string_view ip, std::string_view user_agent,
+  void RecordUse(TokenRef token, std::string_view ip, std::string_view user_agent,
                  int64_t now);
-  void RecordDenial(const TokenRecord& token, DenyReason reason, std::string_view claimed_user,
+  void RecordDenial(TokenRef token, DenyReason reason, std::string_view claimed_user,
                     std::string_view ip, std::string_view user_agent, int64_t now);
 
   // The events due at `now` (every pending one when `everything`), oldest
@@ -74,11 +80,11 @@ class UsageLedger {
     std::optional<int64_t> last_used;  // latest successful check ever seen
   };
 
-  Entry* Find(const TokenRecord& token);  // REQUIRES: mu_ held
+  Entry* Find(TokenRef token);  // REQUIRES: mu_ held
 
   const UsageLedgerConfig config_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Entry, TransparentHash, std::equal_to<>> entries_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace tokenlog

@@ -173,6 +173,42 @@ class DbReader final : public KeyspaceReader {
   const EventStore::Impl* impl_;
 };
 
+// A committed group's projection writes, read back from its WriteBatch (so
+// that commands rolled back to their save point are not in it).
+class BatchWrites final : public CommittedWrites {
+ public:
+  BatchWrites(const EventStore::Impl* impl, const rocksdb::WriteBatch* batch)
+      : impl_(impl), batch_(batch) {}
+  void Visit(Keyspace ks, const Visitor& visit) const override {
+    class Handler final : public rocksdb::WriteBatch::Handler {
+     public:
+      Handler(uint32_t cf, const Visitor& visit) : cf_(cf), visit_(visit) {}
+      rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                            const rocksdb::Slice& value) override {
+        if (cf == cf_) visit_(View(key), View(value));
+        return rocksdb::Status::OK();
+      }
+      rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+        if (cf == cf_) visit_(View(key), std::nullopt);
+        return rocksdb::Status::OK();
+      }
+      rocksdb::Status SingleDeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+        return DeleteCF(cf, key);
+      }
+
+     private:
+      static std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+      uint32_t cf_;
+      const Visitor& visit_;
+    } handler(impl_->projection(ks)->GetID(), visit);
+    (void)batch_->Iterate(&handler);  // only fails for record types the store never writes
+  }
+
+ private:
+  const EventStore::Impl* impl_;
+  const rocksdb::WriteBatch* batch_;
+};
+
 // A group's view: reads through the pending batch, writes into it.
 class BatchView final : public KeyspaceWriter {
  public:
@@ -530,7 +566,9 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
   }
   // The listener runs before any caller is answered, so that what a caller
   // reads next (the metrics gauges) already counts its own events.
-  if (!committed.empty() && listener_) listener_(committed);
+  if (!committed.empty() && listener_) {
+    listener_(committed, BatchWrites(impl_.get(), batch.GetWriteBatch()));
+  }
   for (size_t i = 0; i < group.size(); ++i) {
     if (write.ok() || !results[i]->ok()) {
       group[i]->done.set_value(std::move(*results[i]));

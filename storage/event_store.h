@@ -55,10 +55,24 @@ enum class OpenMode {
                // reads a consistent state as of Open, without stopping it
 };
 
+// The projection writes of one committed group, for in-memory mirrors of a
+// keyspace (the check's index).
+class CommittedWrites {
+ public:
+  using Visitor =
+      std::function<void(std::string_view key, std::optional<std::string_view> value)>;
+  virtual ~CommittedWrites() = default;
+  // Visits the group's writes to `ks` in the order apply made them (a later
+  // write to a key supersedes an earlier one); `value` is nullopt for a
+  // delete.
+  virtual void Visit(Keyspace ks, const Visitor& visit) const = 0;
+};
+
 // Called on the writer thread after each successful group commit, before
-// the group's Execute() calls return, with the events in seq order. Must not
-// call Execute().
-using CommitListener = std::function<void(const std::vector<Event>&)>;
+// the group's Execute() calls return, with the events in seq order and the
+// projection writes they caused. Must not call Execute().
+using CommitListener =
+    std::function<void(const std::vector<Event>& events, const CommittedWrites& writes)>;
 
 class EventStore {
  public:

@@ -207,7 +207,7 @@ int RunServe(const ServeFlags& f) {
   if (!trusted.ok()) return Fail("--trusted-proxies: " + trusted.status().detail());
   config.trusted_proxies = std::move(trusted).value();
   api::Service service(**store, clock, random, **verifier, metrics, config);
-  if (auto s = service.StartGauges(); !s.ok()) return Fail(s.detail());
+  if (auto s = service.Start(); !s.ok()) return Fail(s.detail());
 
   limits.max_body_bytes = f.max_body_bytes;
   limits.listen_backlog = f.listen_backlog;

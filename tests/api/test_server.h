@@ -162,7 +162,7 @@ class TestServer {
     verifier_ = std::move(verifier).value();
     service_ = std::make_unique<api::Service>(*store, clock, random_, *verifier_, metrics_,
                                               options_.service);
-    REQUIRE(service_->StartGauges().ok());
+    REQUIRE(service_->Start().ok());
     server_ = std::make_unique<api::HttpServer>(*service_, metrics_, options_.limits);
     std::string error;
     port = server_->Bind("127.0.0.1", 0, &error);

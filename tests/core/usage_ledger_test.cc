@@ -23,8 +23,8 @@ TokenRecord Token(const std::string& id) {
 TEST_CASE("the first use is due at once, then at most one token.used per interval") {
   UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
   TokenRecord t = Token("tok_aaaaaaaaaaaaaaaa");
-  ledger.RecordUse(t, "203.0.113.7", "Microsoft.Data.Mashup", kT0);
-  ledger.RecordUse(t, "203.0.113.8", "PowerBI\xff", kT0 + 5);
+  ledger.RecordUse(t.ref(), "203.0.113.7", "Microsoft.Data.Mashup", kT0);
+  ledger.RecordUse(t.ref(), "203.0.113.8", "PowerBI\xff", kT0 + 5);
 
   auto first = ledger.TakeDue(kT0 + 2000, false);
   REQUIRE(first.size() == 1);
@@ -43,7 +43,7 @@ TEST_CASE("the first use is due at once, then at most one token.used per interva
   CHECK(ledger.LastUsed(t.id) == std::optional<int64_t>(kT0 + 5));
 
   // More uses inside the interval wait for it.
-  for (int i = 0; i < 100; ++i) ledger.RecordUse(t, "203.0.113.7", "ua", kT0 + kMinute + i);
+  for (int i = 0; i < 100; ++i) ledger.RecordUse(t.ref(), "203.0.113.7", "ua", kT0 + kMinute + i);
   CHECK(ledger.TakeDue(kT0 + 5 * kMinute, false).empty());
   auto second = ledger.TakeDue(kT0 + 2000 + 10 * kMinute, false);
   REQUIRE(second.size() == 1);
@@ -54,7 +54,7 @@ TEST_CASE("the first use is due at once, then at most one token.used per interva
 TEST_CASE("denials are due at once, then at most one per minute per token") {
   UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
   TokenRecord t = Token("tok_bbbbbbbbbbbbbbbb");
-  ledger.RecordDenial(t, DenyReason::kRevoked, "Alice@Acme.example", "198.51.100.1", "PBI", kT0);
+  ledger.RecordDenial(t.ref(), DenyReason::kRevoked, "Alice@Acme.example", "198.51.100.1", "PBI", kT0);
   auto first = ledger.TakeDue(kT0 + 1000, false);
   REQUIRE(first.size() == 1);
   CHECK(first[0].type() == EventType::kAuthDenied);
@@ -65,8 +65,8 @@ TEST_CASE("denials are due at once, then at most one per minute per token") {
   CHECK(d.claimed_user == "Alice@Acme.example");
   CHECK(d.count == 1);
 
-  ledger.RecordDenial(t, DenyReason::kRevoked, "x", "198.51.100.1", "PBI", kT0 + 2000);
-  ledger.RecordDenial(t, DenyReason::kRevoked, "x", "198.51.100.1", "PBI", kT0 + 3000);
+  ledger.RecordDenial(t.ref(), DenyReason::kRevoked, "x", "198.51.100.1", "PBI", kT0 + 2000);
+  ledger.RecordDenial(t.ref(), DenyReason::kRevoked, "x", "198.51.100.1", "PBI", kT0 + 3000);
   CHECK(ledger.TakeDue(kT0 + 30'000, false).empty());
   auto second = ledger.TakeDue(kT0 + 1000 + kMinute, false);
   REQUIRE(second.size() == 1);
@@ -76,9 +76,9 @@ TEST_CASE("denials are due at once, then at most one per minute per token") {
 TEST_CASE("everything flushes pending counts regardless of throttles and requeue restores them") {
   UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
   TokenRecord t = Token("tok_cccccccccccccccc");
-  ledger.RecordUse(t, "ip", "ua", kT0);
+  ledger.RecordUse(t.ref(), "ip", "ua", kT0);
   REQUIRE(ledger.TakeDue(kT0, false).size() == 1);
-  ledger.RecordUse(t, "ip", "ua", kT0 + 1);
+  ledger.RecordUse(t.ref(), "ip", "ua", kT0 + 1);
   CHECK(ledger.TakeDue(kT0 + 2, false).empty());
   auto all = ledger.TakeDue(kT0 + 3, true);
   REQUIRE(all.size() == 1);
@@ -93,9 +93,9 @@ TEST_CASE("everything flushes pending counts regardless of throttles and requeue
 
 TEST_CASE("the ledger tracks at most max_tokens tokens") {
   UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 2});
-  ledger.RecordUse(Token("tok_1111111111111111"), "ip", "ua", kT0);
-  ledger.RecordUse(Token("tok_2222222222222222"), "ip", "ua", kT0);
-  ledger.RecordUse(Token("tok_3333333333333333"), "ip", "ua", kT0);
+  ledger.RecordUse(Token("tok_1111111111111111").ref(), "ip", "ua", kT0);
+  ledger.RecordUse(Token("tok_2222222222222222").ref(), "ip", "ua", kT0);
+  ledger.RecordUse(Token("tok_3333333333333333").ref(), "ip", "ua", kT0);
   CHECK(ledger.TakeDue(kT0 + 1, false).size() == 2);
   CHECK_FALSE(ledger.LastUsed("tok_3333333333333333").has_value());
 }

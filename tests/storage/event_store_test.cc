@@ -9,14 +9,18 @@
 #include "core/commands.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
+#include "core/sha256.h"
 #include "core/token_codec.h"
+#include "projections/auth_index.h"
 #include "projections/memory_keyspaces.h"
+#include "projections/records.h"
 #include "projections/state_view.h"
 #include "projections/token_projector.h"
 #include "storage/event_store.h"
 #include "tests/temp_dir.h"
 
 using namespace tokenlog;
+using tokenlog::projections::AuthIndex;
 using tokenlog::projections::MemoryKeyspaces;
 using tokenlog::projections::ProjectionState;
 using tokenlog::projections::TokenProjector;
@@ -33,6 +37,9 @@ struct Fixture {
   SeededRandom random{42};
   TokenProjector projector;
   std::unique_ptr<EventStore> store;
+  // The check's index, loaded at open and kept by the commit listener as
+  // the server keeps it.
+  std::unique_ptr<AuthIndex> index;
 
   Fixture() { Reopen(); }
   void Reopen() {
@@ -40,6 +47,46 @@ struct Fixture {
     auto opened = EventStore::Open(dir.path(), OpenMode::kReadWrite, projector, clock);
     REQUIRE(opened.ok());
     store = std::move(opened).value();
+    index = std::make_unique<AuthIndex>();
+    REQUIRE(index->Load(store->committed()).ok());
+    store->SetCommitListener([this](const std::vector<Event>&, const storage::CommittedWrites& w) {
+      for (Keyspace ks : {Keyspace::kUsers, Keyspace::kTokens}) {
+        w.Visit(ks, [&](std::string_view key, std::optional<std::string_view> value) {
+          index->OnWrite(ks, key, value);
+        });
+      }
+    });
+  }
+
+  // `index` answers for every stored token exactly what the projections
+  // say, and knows no other value. Returns the number of tokens checked.
+  size_t ExpectIndexMatchesProjections(const AuthIndex& idx) {
+    ProjectionState state(store->committed());
+    size_t tokens = 0;
+    REQUIRE(store->committed()
+                .Scan(Keyspace::kTokens, "", "", false,
+                      [&](std::string_view, std::string_view raw) {
+                        auto t = projections::DecodeTokenRecord(raw);
+                        REQUIRE(t.ok());
+                        auto m = idx.Find(t->sha256);
+                        REQUIRE(m);
+                        INFO("token " << t->id);
+                        CHECK(m->token_id() == t->id);
+                        CHECK(m->owner->tenant == t->tenant);
+                        CHECK(m->owner->user == t->user);
+                        CHECK(m->expires_at == t->expires_at);
+                        CHECK(m->revoked == t->revoked_at.has_value());
+                        CHECK(m->expired_logged == t->expired_logged);
+                        auto deactivated = state.IsDeactivated(t->tenant, t->user);
+                        REQUIRE(deactivated.ok());
+                        CHECK(m->owner->deactivated.load() == *deactivated);
+                        ++tokens;
+                        return true;
+                      })
+                .ok());
+    CHECK(idx.size() == tokens);
+    CHECK_FALSE(idx.Find(Sha256("not a stored value")));
+    return tokens;
   }
 
   CommandContext Ctx(const std::string& tenant, const std::string& user, ActorRole role) {
@@ -178,6 +225,8 @@ TEST_CASE("the cap is exact under 40 concurrent mints for one user") {
   CHECK(limited == 35);
   CHECK(other == 0);
   CHECK(f.store->head().seq == 5);
+  // The refused commands of each group left nothing in the check's index.
+  CHECK(f.ExpectIndexMatchesProjections(*f.index) == 5);
 }
 
 TEST_CASE("projections equal a replay of the log after a randomized workload, and after Rebuild") {
@@ -251,6 +300,13 @@ TEST_CASE("projections equal a replay of the log after a randomized workload, an
 
   auto live = f.Dump();
   CHECK(live == f.Replay());
+
+  // The check's index kept live by the commit listener equals one loaded
+  // from the projections, and both equal the projections.
+  CHECK(f.ExpectIndexMatchesProjections(*f.index) == minted.size());
+  AuthIndex loaded;
+  REQUIRE(loaded.Load(f.store->committed()).ok());
+  f.ExpectIndexMatchesProjections(loaded);
 
   REQUIRE(f.store->Rebuild().ok());
   CHECK(f.Dump() == live);

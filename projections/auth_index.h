@@ -1,0 +1,112 @@
+// AuthIndex: the OData check's in-memory index, a mirror of the `tokens` and
+// `users` keyspaces kept from the projection writes of the same `apply`.
+//
+// The check needs, for the SHA-256 of a presented value: the token's id,
+// owner (tenant, user), expiry, whether it is revoked or logged expired, and
+// whether the owner is deactivated. Reading that from RocksDB costs three
+// point reads and a record decode per check; this index answers it with one
+// hash lookup and no allocation. It holds no token value and no label.
+//
+// Kept current by OnWrite(), which the event store's commit listener calls
+// with every committed write to `tokens` and `users` before the commit's
+// callers are answered, so a revocation is in force here before its 2xx.
+// Load() fills it from the keyspaces at start-up, before any command runs.
+// Thread-safe: many concurrent Find()s, one writer.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/sha256.h"
+
+#include "core/ports.h"
+#include "core/token.h"
+
+namespace tokenlog::projections {
+
+class AuthIndex {
+ public:
+  // A token's owner; interned, never freed while the index lives.
+  struct Owner {
+    std::string tenant;
+    std::string user;
+    std::atomic<bool> deactivated{false};
+  };
+  // What the check learns from one lookup. `owner` stays valid as long as
+  // the index does.
+  struct Match {
+    const Owner* owner = nullptr;
+    std::array<char, 20> id{};  // "tok_" + 16 base62
+    std::optional<int64_t> expires_at;
+    bool revoked = false;
+    bool expired_logged = false;
+
+    std::string_view token_id() const { return {id.data(), id.size()}; }
+    TokenStatus StatusAt(int64_t now) const {
+      return StatusFrom(revoked, expired_logged, expires_at, now);
+    }
+    TokenRef ref() const { return {token_id(), owner->tenant, owner->user}; }
+  };
+
+  AuthIndex();
+  AuthIndex(const AuthIndex&) = delete;
+  AuthIndex& operator=(const AuthIndex&) = delete;
+
+  // Adds every token record and deactivation in `reader`. kCorruption when a
+  // stored record does not decode.
+  Status Load(const KeyspaceReader& reader);
+
+  // A committed write: `value` is nullopt for a delete. Writes to keyspaces
+  // other than `tokens` and `users` are ignored. A token record that does not
+  // decode, or whose id is not a token id (tokenlog never writes one), is
+  // left out: the check then treats its value as unknown.
+  void OnWrite(Keyspace ks, std::string_view key, std::optional<std::string_view> value);
+
+  std::optional<Match> Find(const Digest& sha256) const;
+
+  size_t size() const;
+
+ private:
+  struct Entry {
+    const Owner* owner;  // nullptr: an empty slot
+    std::array<char, 20> id;
+    int64_t expires_at;  // kNoExpiry when none
+    bool revoked;
+    bool expired_logged;
+  };
+  struct Slot {
+    Digest digest;
+    Entry entry;
+  };
+  // An open-addressing table (linear probing, no deletes: a token record is
+  // never removed), so that a lookup touches one slot, not a bucket list.
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::shared_mutex mu;
+    std::vector<Slot> slots;  // GUARDED_BY(mu); size a power of two, or 0
+    size_t used = 0;          // GUARDED_BY(mu)
+  };
+
+  void Upsert(const TokenRecord& record);
+  Owner* InternOwner(std::string_view tenant, std::string_view user);
+  Shard& ShardOf(const Digest& d) const;
+  // The index of the slot holding `d`, or of the empty slot where it goes.
+  // REQUIRES: slots neither empty nor full.
+  static size_t Probe(const std::vector<Slot>& slots, const Digest& d);
+
+  std::unique_ptr<Shard[]> shards_;
+  std::mutex owners_mu_;
+  // tenant \0 user -> owner
+  std::unordered_map<std::string, std::unique_ptr<Owner>> owners_;  // GUARDED_BY(owners_mu_)
+};
+
+}  // namespace tokenlog::projections
