@@ -285,15 +285,8 @@ Reply Service::MetricsText(const httplib::Request&, const Call&) {
 }
 
 Status Service::Start() {
-  TL_RETURN_IF_ERROR(auth_index_.Load(store_.committed()));
-  int64_t active = 0;
-  TL_RETURN_IF_ERROR(store_.committed().Scan(
-      Keyspace::kTokens, "", "", false, [&](std::string_view, std::string_view raw) {
-        auto t = projections::DecodeTokenRecord(raw);
-        if (t.ok() && !t->revoked_at && !t->expired_logged) ++active;
-        return true;
-      }));
-  metrics_.SetActiveTokens(active);
+  TL_ASSIGN_OR_RETURN(size_t active, auth_index_.Load(store_.committed()));
+  metrics_.SetActiveTokens(static_cast<int64_t>(active));
   metrics_.SetLogHeadSeq(store_.head().seq);
   store_.SetCommitListener([this](const std::vector<Event>& events,
                                   const storage::CommittedWrites& writes) {

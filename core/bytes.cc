@@ -83,9 +83,16 @@ bool ByteReader::Varint32(uint32_t* v) {
 }
 
 bool ByteReader::Str(std::string* s) {
+  std::string_view view;
+  if (!Str(&view)) return false;
+  s->assign(view);
+  return true;
+}
+
+bool ByteReader::Str(std::string_view* s) {
   uint32_t len;
   if (!Varint32(&len) || len > in_.size()) return false;
-  s->assign(in_.data(), len);
+  *s = in_.substr(0, len);
   in_.remove_prefix(len);
   offset_ += len;
   return true;

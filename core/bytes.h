@@ -44,6 +44,7 @@ class ByteReader {
   bool I64(int64_t* v);
   bool Varint32(uint32_t* v);
   bool Str(std::string* s);
+  bool Str(std::string_view* s);  // a view into the input
   bool Bytes(size_t n, std::string_view* s);
   // Presence byte 0 or 1, then the value. *bad_presence is set when the
   // presence byte is neither 0 nor 1 (then false is returned).

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/string_hash.h"
 #include "core/token.h"
 
 namespace tokenlog {
@@ -30,12 +31,6 @@ struct UsageLedgerConfig {
 };
 
 inline constexpr size_t kMaxUserAgentBytes = 256;
-
-// Lets the ledger's map be searched with a string_view.
-struct TransparentHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
 
 class UsageLedger {
  public:
@@ -84,7 +79,7 @@ class UsageLedger {
 
   const UsageLedgerConfig config_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry, TransparentHash, std::equal_to<>> entries_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Entry, TransparentStringHash, std::equal_to<>> entries_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace tokenlog

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <limits>
+#include <thread>
 
 #include "core/token_codec.h"
 #include "projections/records.h"
@@ -11,14 +12,6 @@ namespace tokenlog::projections {
 namespace {
 
 constexpr int64_t kNoExpiry = std::numeric_limits<int64_t>::max();
-
-std::string OwnerKey(std::string_view tenant, std::string_view user) {
-  std::string key;
-  key.reserve(tenant.size() + 1 + user.size());
-  key.append(tenant).push_back('\0');
-  key.append(user);
-  return key;
-}
 
 // SHA-256 output is uniform: its bytes are a good hash already. Byte 0
 // picks the shard, bytes 8..15 the slot.
@@ -35,17 +28,21 @@ AuthIndex::AuthIndex() : shards_(new Shard[kShards]) {}
 AuthIndex::Shard& AuthIndex::ShardOf(const Digest& d) const { return shards_[d[0] % kShards]; }
 
 AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_view user) {
+  thread_local std::string key;  // no allocation for an owner already known
+  key.assign(tenant).push_back('\0');
+  key.append(user);
   std::lock_guard<std::mutex> lock(owners_mu_);
-  auto [it, inserted] = owners_.try_emplace(OwnerKey(tenant, user));
-  if (inserted) {
-    it->second = std::make_unique<Owner>();
-    it->second->tenant.assign(tenant);
-    it->second->user.assign(user);
+  auto it = owners_.find(std::string_view(key));
+  if (it == owners_.end()) {
+    auto owner = std::make_unique<Owner>();
+    owner->tenant.assign(tenant);
+    owner->user.assign(user);
+    it = owners_.emplace(key, std::move(owner)).first;
   }
   return it->second.get();
 }
 
-void AuthIndex::Upsert(const TokenRecord& record) {
+void AuthIndex::Upsert(const TokenRecordView& record) {
   if (!IsValidTokenId(record.id) || record.id.size() != std::tuple_size_v<decltype(Entry::id)>) {
     return;
   }
@@ -75,7 +72,7 @@ void AuthIndex::OnWrite(Keyspace ks, std::string_view key, std::optional<std::st
     // The apply never deletes a token record (only a rebuild clears them,
     // and a rebuild happens before an index is loaded).
     if (!value) return;
-    auto record = DecodeTokenRecord(*value);
+    auto record = DecodeTokenRecordView(*value);
     if (record.ok()) Upsert(*record);
     return;
   }
@@ -87,26 +84,39 @@ void AuthIndex::OnWrite(Keyspace ks, std::string_view key, std::optional<std::st
   }
 }
 
-Status AuthIndex::Load(const KeyspaceReader& reader) {
-  Status bad;
+Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
   TL_RETURN_IF_ERROR(reader.Scan(Keyspace::kUsers, "", "", /*reverse=*/false,
                                  [&](std::string_view key, std::string_view value) {
                                    OnWrite(Keyspace::kUsers, key, value);
                                    return true;
                                  }));
-  TL_RETURN_IF_ERROR(reader.Scan(Keyspace::kTokens, "", "", /*reverse=*/false,
-                                 [&](std::string_view key, std::string_view value) {
-                                   auto record = DecodeTokenRecord(value);
-                                   if (!record.ok()) {
-                                     bad = Status(Code::kCorruption,
-                                                  "token record " + std::string(key) + ": " +
-                                                      record.status().detail());
-                                     return false;
-                                   }
-                                   Upsert(*record);
-                                   return true;
-                                 }));
-  return bad;
+  // Two halves of the token ids ("tok_" + base62, uniform), one per thread.
+  constexpr std::string_view kSplit = "tok_V";
+  std::array<Status, 2> status;
+  std::array<size_t, 2> live{};
+  auto load = [&](size_t part) {
+    Status bad;
+    Status scanned = reader.Scan(
+        Keyspace::kTokens, "", part == 0 ? "" : kSplit, /*reverse=*/false,
+        [&](std::string_view key, std::string_view value) {
+          if (part == 0 && key >= kSplit) return false;
+          auto record = DecodeTokenRecordView(value);
+          if (!record.ok()) {
+            bad = Status(Code::kCorruption,
+                         "token record " + std::string(key) + ": " + record.status().detail());
+            return false;
+          }
+          Upsert(*record);
+          if (!record->revoked_at && !record->expired_logged) ++live[part];
+          return true;
+        });
+    status[part] = scanned.ok() ? bad : scanned;
+  };
+  std::thread other(load, 1);
+  load(0);
+  other.join();
+  for (const Status& s : status) TL_RETURN_IF_ERROR(s);
+  return live[0] + live[1];
 }
 
 size_t AuthIndex::Probe(const std::vector<Slot>& slots, const Digest& d) {

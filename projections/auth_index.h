@@ -27,11 +27,14 @@
 #include <vector>
 
 #include "core/sha256.h"
+#include "core/string_hash.h"
 
 #include "core/ports.h"
 #include "core/token.h"
 
 namespace tokenlog::projections {
+
+struct TokenRecordView;  // projections/records.h
 
 class AuthIndex {
  public:
@@ -61,9 +64,10 @@ class AuthIndex {
   AuthIndex(const AuthIndex&) = delete;
   AuthIndex& operator=(const AuthIndex&) = delete;
 
-  // Adds every token record and deactivation in `reader`. kCorruption when a
-  // stored record does not decode.
-  Status Load(const KeyspaceReader& reader);
+  // Adds every token record and deactivation in `reader` (the tokens on two
+  // threads). Returns how many tokens are neither revoked nor logged as
+  // expired; kCorruption when a stored record does not decode.
+  Result<size_t> Load(const KeyspaceReader& reader);
 
   // A committed write: `value` is nullopt for a delete. Writes to keyspaces
   // other than `tokens` and `users` are ignored. A token record that does not
@@ -96,7 +100,7 @@ class AuthIndex {
     size_t used = 0;          // GUARDED_BY(mu)
   };
 
-  void Upsert(const TokenRecord& record);
+  void Upsert(const TokenRecordView& record);
   Owner* InternOwner(std::string_view tenant, std::string_view user);
   Shard& ShardOf(const Digest& d) const;
   // The index of the slot holding `d`, or of the empty slot where it goes.
@@ -106,7 +110,8 @@ class AuthIndex {
   std::unique_ptr<Shard[]> shards_;
   std::mutex owners_mu_;
   // tenant \0 user -> owner
-  std::unordered_map<std::string, std::unique_ptr<Owner>> owners_;  // GUARDED_BY(owners_mu_)
+  std::unordered_map<std::string, std::unique_ptr<Owner>, TransparentStringHash, std::equal_to<>>
+      owners_;  // GUARDED_BY(owners_mu_)
 };
 
 }  // namespace tokenlog::projections

@@ -59,9 +59,9 @@ std::string EncodeTokenRecord(const TokenRecord& r) {
   return w.Release();
 }
 
-Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
+Result<TokenRecordView> DecodeTokenRecordView(std::string_view bytes) {
   ByteReader r(bytes);
-  TokenRecord t;
+  TokenRecordView t;
   uint8_t version = 0;
   bool bad_presence = false;
   if (!r.U8(&version) || version != kRecordVersion) return Bad("token", "version");
@@ -85,6 +85,25 @@ Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
   if (!r.U8(&logged) || logged > 1) return Bad("token", "expired_logged");
   t.expired_logged = logged == 1;
   if (r.remaining() != 0) return Bad("token", "trailing bytes");
+  return t;
+}
+
+Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
+  TL_ASSIGN_OR_RETURN(TokenRecordView v, DecodeTokenRecordView(bytes));
+  TokenRecord t;
+  t.id.assign(v.id);
+  t.tenant.assign(v.tenant);
+  t.user.assign(v.user);
+  t.label.assign(v.label);
+  t.hint.assign(v.hint);
+  t.sha256 = v.sha256;
+  t.mint_seq = v.mint_seq;
+  t.created_at = v.created_at;
+  t.expires_at = v.expires_at;
+  t.revoked_at = v.revoked_at;
+  t.revoked_reason = v.revoked_reason;
+  t.last_used_at = v.last_used_at;
+  t.expired_logged = v.expired_logged;
   return t;
 }
 

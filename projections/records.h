@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,20 @@ std::string HashKey(const Digest& sha256);
 std::string EncodeTokenRecord(const TokenRecord& record);
 // Code::kCorruption naming the field on malformed input.
 Result<TokenRecord> DecodeTokenRecord(std::string_view bytes);
+// A token record's fields as views into its encoding (valid while it is).
+struct TokenRecordView {
+  std::string_view id, tenant, user, label, hint;
+  Digest sha256{};
+  uint64_t mint_seq = 0;
+  int64_t created_at = 0;
+  std::optional<int64_t> expires_at;
+  std::optional<int64_t> revoked_at;
+  std::optional<RevokeReason> revoked_reason;
+  std::optional<int64_t> last_used_at;
+  bool expired_logged = false;
+};
+// DecodeTokenRecord without copying (what start-up's index load reads).
+Result<TokenRecordView> DecodeTokenRecordView(std::string_view bytes);
 
 std::string EncodePolicy(const Policy& policy);
 Result<Policy> DecodePolicy(std::string_view bytes);
