@@ -200,10 +200,12 @@ const REASON_TEXT = {
   user: 'by you', admin: 'by an admin', rotated: 'rotated', user_deactivated: 'user deactivated', leaked: 'leaked',
 };
 
-function statusNode(token) {
+// `owner`: whose words "revoked by you" are (the caller's own tokens) or not (an admin's list).
+function statusNode(token, { owner = true } = {}) {
   const badge = el('span', { class: `badge ${token.status}` }, STATUS_TEXT[token.status] || token.status);
   if (token.status === 'revoked' && token.revoked_reason) {
-    return el('span', {}, badge, el('span', { class: 'muted small' }, ` ${REASON_TEXT[token.revoked_reason] || token.revoked_reason}`));
+    const reason = !owner && token.revoked_reason === 'user' ? 'by the user' : (REASON_TEXT[token.revoked_reason] || token.revoked_reason);
+    return el('span', { class: 'status' }, badge, el('span', { class: 'muted small' }, ` ${reason}`));
   }
   return badge;
 }
@@ -722,7 +724,7 @@ function adminTokenRow(t) {
     el('td', {}, timeNode(t.created_at, { dateOnly: true })),
     el('td', {}, expiryNode(t)),
     el('td', {}, timeNode(t.last_used_at, { empty: 'Never used' })),
-    el('td', {}, statusNode(t)),
+    el('td', {}, statusNode(t, { owner: false })),
     actions);
 }
 
@@ -758,7 +760,7 @@ async function lookup(event) {
     const t = await api('POST', '/v1/admin/tokens/lookup', { token: value });
     state.labels.set(t.id, t.label);
     result.append(
-      el('p', {}, 'This value is ', el('strong', {}, quote(t.label)), ` (${t.hint}) of `, el('strong', {}, t.user), ', ', statusNode(t), '.'),
+      el('p', {}, 'This value is ', el('strong', {}, quote(t.label)), ` (${t.hint}) of `, el('strong', {}, t.user), ', ', statusNode(t, { owner: false }), '.'),
       el('p', { class: 'muted' }, `Created ${formatTime(t.created_at)}; last used ${t.last_used_at ? formatTime(t.last_used_at) : 'never'}.`));
     if (t.status === 'active') {
       result.append(el('button', {
@@ -848,7 +850,10 @@ function wire() {
   $('create-cancel').addEventListener('click', () => $('create-dialog').close());
   $('reveal-toggle').addEventListener('click', () => { reveal.hidden = !reveal.hidden; renderSecret(); });
   $('reveal-copy').addEventListener('click', copySecret);
-  $('reveal-done').addEventListener('click', () => $('reveal-dialog').close());
+  // The value goes before the dialog closes: the 'close' event comes a task
+  // later, and until then the value would still be in the hidden dialog.
+  $('reveal-done').addEventListener('click', () => { forgetSecret(); $('reveal-dialog').close(); });
+  $('reveal-dialog').addEventListener('cancel', forgetSecret);  // Escape
   $('reveal-dialog').addEventListener('close', forgetSecret);
   $('confirm-form').addEventListener('submit', submitConfirm);
   $('confirm-cancel').addEventListener('click', () => $('confirm-dialog').close());
