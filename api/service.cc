@@ -219,9 +219,7 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
   return (this->*(found->handler))(req, call);
 }
 
-Reply Service::WebPage(const httplib::Request& req, const Call&) {
-  return WebPageReply(req.path);
-}
+Reply Service::WebPage(const httplib::Request& req, const Call&) { return WebPageReply(req.path); }
 
 std::string Service::ClientIp(const httplib::Request& req) const {
   std::vector<std::string> forwarded;

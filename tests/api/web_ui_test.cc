@@ -1,8 +1,9 @@
 // The web page's static files (api/web_ui.h) over real HTTP: content types,
 // the security headers, and that nothing else about routing changed.
+#include "api/web_ui.h"
+
 #include <catch2/catch.hpp>
 
-#include "api/web_ui.h"
 #include "tests/api/test_server.h"
 
 using namespace tokenlog;
