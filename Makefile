@@ -22,6 +22,8 @@ run: deps-build compile
 	@echo "Starting tokenlog on http://$(LISTEN) with data in $(DATA) (Ctrl-C stops it)."
 	@echo "Get a development JWT from another terminal with:"
 	@echo "  $(BUILD_DIR)/tokenlog dev-jwt --data $(DATA) --user you@example.com --tenant acme [--role admin]"
+	@echo "or a link that opens the web page signed in:"
+	@echo "  $(BUILD_DIR)/tokenlog dev-jwt --data $(DATA) --user you@example.com --tenant acme --url --server http://$(LISTEN)"
 	@$(BUILD_DIR)/tokenlog serve --dev --data $(DATA) --listen $(LISTEN)
 
 test: build

@@ -4,6 +4,7 @@
 #include "projections/audit.h"
 #include "api/json_body.h"
 #include "api/views.h"
+#include "api/web_ui.h"
 #include "core/event_json.h"
 #include "core/names.h"
 #include "core/sha256.h"
@@ -135,6 +136,11 @@ Service::Service(storage::EventStore& store, const Clock& clock, RandomSource& r
 
 const std::vector<Service::Route>& Service::Routes() {
   static const std::vector<Route> routes = {
+      // The web page's static files (api/web_ui.h).
+      {"GET", "/", &Service::WebPage, false, false},
+      {"GET", "/index.html", &Service::WebPage, false, false},
+      {"GET", "/app.js", &Service::WebPage, false, false},
+      {"GET", "/app.css", &Service::WebPage, false, false},
       {"GET", "/healthz", &Service::Healthz, false, false},
       {"GET", "/readyz", &Service::Readyz, false, false},
       {"GET", "/metrics", &Service::MetricsText, false, false},
@@ -212,6 +218,8 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
   }
   return (this->*(found->handler))(req, call);
 }
+
+Reply Service::WebPage(const httplib::Request& req, const Call&) { return WebPageReply(req.path); }
 
 std::string Service::ClientIp(const httplib::Request& req) const {
   if (!addresses_.trusts_any()) return req.remote_addr;  // X-Forwarded-For is ignored then

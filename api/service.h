@@ -90,6 +90,7 @@ class Service {
   static const std::vector<Route>& Routes();
 
   Reply Check(const httplib::Request& req);
+  Reply WebPage(const httplib::Request& req, const Call& call);
   Reply Healthz(const httplib::Request& req, const Call& call);
   Reply Readyz(const httplib::Request& req, const Call& call);
   Reply MetricsText(const httplib::Request& req, const Call& call);

@@ -22,7 +22,13 @@ if [ "$profile" = test ]; then
     clang libclang-rt-14-dev                     # libFuzzer targets (fuzz/)
     nginx-light python3-requests                 # the nginx auth_request test
     openssl                                      # certificates for the TLS test
+    chromium                                     # the web page's end-to-end test (tests/web)
   )
+  # Node.js runs the web page's test; the machine's own node (any >= 20) is
+  # used when present, Debian's otherwise.
+  if ! command -v node >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()
@@ -32,20 +38,30 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      SUDO=sudo
+    else
+      echo "error: these packages are missing and this is not root: ${missing[*]}" >&2
+      exit 1
+    fi
+  else
+    SUDO=
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "installing: ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=sudo
-  else
-    echo "error: these packages are missing and this is not root: ${missing[*]}" >&2
-    exit 1
+# The web page test's npm packages (playwright-core, pinned in
+# tests/web/package-lock.json), installed with `npm ci` only when
+# node_modules does not hold exactly what the lock file names.
+if [ "$profile" = test ]; then
+  web="$(cd "$(dirname "$0")/.." && pwd)/tests/web"
+  if ! cmp -s "$web/package-lock.json" "$web/node_modules/.tokenlog-installed-lock"; then
+    echo "installing tests/web's npm packages (npm ci)"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$web/package-lock.json" "$web/node_modules/.tokenlog-installed-lock"
   fi
-else
-  SUDO=
 fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
