@@ -250,29 +250,37 @@ class BatchView final : public KeyspaceWriter {
 // hundreds of megabytes costs hundreds of page faults, not hundreds of
 // thousands (each one expensive on a virtual machine). Falls back to normal
 // pages where THP is off.
+constexpr size_t kHugePage = size_t{2} << 20;
+
+char* HugeAlloc(size_t bytes) {
+  if (bytes < kHugePage) return static_cast<char*>(::operator new(bytes));
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+  return static_cast<char*>(p);
+}
+
+void HugeRelease(void* p, size_t bytes) {
+  if (bytes < kHugePage) {
+    ::operator delete(p);
+  } else {
+    std::free(p);
+  }
+}
+
+struct HugeFree {  // for arenas of kHugePage bytes or more
+  void operator()(char* p) const { std::free(p); }
+};
+
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
   HugePageAllocator() = default;
   template <typename U>
   HugePageAllocator(const HugePageAllocator<U>&) {}
-  static constexpr size_t kHuge = size_t{2} << 20;
-  T* allocate(size_t n) {
-    size_t bytes = n * sizeof(T);
-    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes));
-    bytes = (bytes + kHuge - 1) / kHuge * kHuge;
-    void* p = std::aligned_alloc(kHuge, bytes);
-    if (p == nullptr) throw std::bad_alloc();
-    ::madvise(p, bytes, MADV_HUGEPAGE);
-    return static_cast<T*>(p);
-  }
-  void deallocate(T* p, size_t n) {
-    if (n * sizeof(T) < kHuge) {
-      ::operator delete(p);
-    } else {
-      std::free(p);
-    }
-  }
+  T* allocate(size_t n) { return reinterpret_cast<T*>(HugeAlloc(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { HugeRelease(p, n * sizeof(T)); }
   template <typename U>
   bool operator==(const HugePageAllocator<U>&) const { return true; }
 };
@@ -387,7 +395,8 @@ class RebuildView final : public KeyspaceWriter {
       Row r;
       std::memset(r.head.data(), 0, kHead);
       std::memcpy(r.head.data(), key.data(), std::min(key.size(), kHead));
-      r.key_off = Append(key);
+      // A key that fits in the head is read back from it.
+      r.key_off = key.size() > kHead ? Append(key) : 0;
       r.key_len = static_cast<uint32_t>(key.size());
       r.value_off = value ? Append(*value) : 0;
       r.value_len = value ? static_cast<uint32_t>(value->size()) : kDeleted;
@@ -397,7 +406,8 @@ class RebuildView final : public KeyspaceWriter {
     bool empty() const { return rows_.empty(); }
     void Clear() {
       decltype(rows_)().swap(rows_);
-      decltype(arena_)().swap(arena_);
+      arena_.reset();
+      arena_size_ = arena_capacity_ = 0;
     }
     // Sorts by key, then arrival; writes the last row of each key.
     rocksdb::Status WriteTo(rocksdb::SstFileWriter& writer) {
@@ -412,10 +422,11 @@ class RebuildView final : public KeyspaceWriter {
       for (size_t i = 0; s.ok() && i < rows_.size(); ++i) {
         const Row& r = rows_[i];
         if (i + 1 < rows_.size() && Key(rows_[i + 1]) == Key(r)) continue;  // superseded
-        rocksdb::Slice key(arena_.data() + r.key_off, r.key_len);
+        std::string_view key = Key(r);
+        rocksdb::Slice k(key.data(), key.size());
         s = r.value_len == kDeleted
-                ? writer.Delete(key)
-                : writer.Put(key, rocksdb::Slice(arena_.data() + r.value_off, r.value_len));
+                ? writer.Delete(k)
+                : writer.Put(k, rocksdb::Slice(arena_.get() + r.value_off, r.value_len));
       }
       return s;
     }
@@ -427,14 +438,27 @@ class RebuildView final : public KeyspaceWriter {
       uint32_t key_off, key_len, value_off, value_len, arrival;
     };
     uint32_t Append(std::string_view bytes) {
-      auto at = static_cast<uint32_t>(arena_.size());
-      arena_.insert(arena_.end(), bytes.begin(), bytes.end());
+      if (arena_size_ + bytes.size() > arena_capacity_) {
+        size_t capacity = std::max({arena_capacity_ * 2, arena_size_ + bytes.size(), kHugePage});
+        std::unique_ptr<char[], HugeFree> grown(HugeAlloc(capacity));
+        if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
+        arena_ = std::move(grown);
+        arena_capacity_ = capacity;
+      }
+      auto at = static_cast<uint32_t>(arena_size_);
+      std::memcpy(arena_.get() + arena_size_, bytes.data(), bytes.size());
+      arena_size_ += bytes.size();
       return at;
     }
-    std::string_view Key(const Row& r) const { return {arena_.data() + r.key_off, r.key_len}; }
+    std::string_view Key(const Row& r) const {
+      if (r.key_len <= kHead) return {r.head.data(), r.key_len};
+      return {arena_.get() + r.key_off, r.key_len};
+    }
 
     std::vector<Row, HugePageAllocator<Row>> rows_;
-    std::vector<char, HugePageAllocator<char>> arena_;
+    std::unique_ptr<char[], HugeFree> arena_;  // values, and keys longer than the head
+    size_t arena_size_ = 0;
+    size_t arena_capacity_ = 0;
   };
 
   std::string FilePath(const std::string& dir, size_t keyspace) const {
