@@ -2,8 +2,9 @@
 # Installs the Debian 12 packages tokenlog needs, only those missing.
 # Idempotent: when everything is present it changes nothing and needs no network.
 #
-# Usage: install-deps.sh [build|test]   (build: what `make run` needs; test: also
-# what the tests and fuzzers need; default test)
+# Usage: install-deps.sh [build|test|bench]   (build: what `make run` needs; test: also
+# what the tests and fuzzers need; bench: test plus the load tools of `make bench`;
+# default test)
 set -euo pipefail
 profile=${1:-test}
 
@@ -16,7 +17,7 @@ packages=(
   libcli11-dev              # command-line parsing
   catch2                    # tests (built with the rest)
 )
-if [ "$profile" = test ]; then
+if [ "$profile" = test ] || [ "$profile" = bench ]; then
   packages+=(
     curl ca-certificates python3 rocksdb-tools   # CLI and system tests (JSON checks, ldb)
     clang libclang-rt-14-dev                     # libFuzzer targets (fuzz/)
@@ -24,6 +25,13 @@ if [ "$profile" = test ]; then
     openssl                                      # certificates for the TLS test
   )
 fi
+if [ "$profile" = bench ]; then
+  packages+=(
+    wrk                       # HTTP load generator (bench/run.py)
+    nginx-light               # nginx baselines and auth_request (also in test)
+  )
+fi
+case "$profile" in build|test|bench) ;; *) echo "usage: $0 [build|test|bench]" >&2; exit 2;; esac
 
 missing=()
 for p in "${packages[@]}"; do
