@@ -74,14 +74,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (i + 1 >= argc) return Usage();
     std::string flag = argv[i], arg = argv[++i];
-    if (flag == "--data") dir = arg;
-    else if (flag == "--listen") listen = arg;
-    else if (flag == "--threads") limits.threads = std::stoi(arg);
-    else if (flag == "--listen-backlog") limits.listen_backlog = std::stoi(arg);
-    else if (flag == "--keep-alive-timeout") limits.keep_alive_timeout_seconds = std::stol(arg);
-    else if (flag == "--read-timeout") limits.read_timeout_seconds = std::stol(arg);
-    else if (flag == "--write-timeout") limits.write_timeout_seconds = std::stol(arg);
-    else return Usage();
+    if (flag == "--data")
+      dir = arg;
+    else if (flag == "--listen")
+      listen = arg;
+    else if (flag == "--threads")
+      limits.threads = std::stoi(arg);
+    else if (flag == "--listen-backlog")
+      limits.listen_backlog = std::stoi(arg);
+    else if (flag == "--keep-alive-timeout")
+      limits.keep_alive_timeout_seconds = std::stol(arg);
+    else if (flag == "--read-timeout")
+      limits.read_timeout_seconds = std::stol(arg);
+    else if (flag == "--write-timeout")
+      limits.write_timeout_seconds = std::stol(arg);
+    else
+      return Usage();
   }
   auto colon = listen.rfind(':');
   if (dir.empty() || colon == std::string::npos) return Usage();

@@ -48,11 +48,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (i + 1 >= argc) return Usage();
     std::string flag = argv[i], arg = argv[++i];
-    if (flag == "--data") dir = arg;
-    else if (flag == "--tokens") tokens = std::stoull(arg);
-    else if (flag == "--sample") sample_size = std::stoull(arg);
-    else if (flag == "--values") values_path = arg;
-    else return Usage();
+    if (flag == "--data")
+      dir = arg;
+    else if (flag == "--tokens")
+      tokens = std::stoull(arg);
+    else if (flag == "--sample")
+      sample_size = std::stoull(arg);
+    else if (flag == "--values")
+      values_path = arg;
+    else
+      return Usage();
   }
   if (dir.empty() || values_path.empty() || tokens == 0) return Usage();
   sample_size = std::min(sample_size, tokens);

@@ -9,6 +9,8 @@
 // Prints one JSON line: mints, seconds, mints/s, p50 and p99 latency in ms.
 // Usage: tokenlog_bench_load --port PORT --secret-file FILE --clients N
 //          --seconds S [--user-prefix P]
+#include <httplib.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,8 +20,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <httplib.h>
 
 #include "api/jwt.h"
 
@@ -49,12 +49,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (i + 1 >= argc) return Usage();
     std::string flag = argv[i], arg = argv[++i];
-    if (flag == "--port") port = std::stoi(arg);
-    else if (flag == "--secret-file") secret_file = arg;
-    else if (flag == "--clients") clients = std::stoi(arg);
-    else if (flag == "--seconds") seconds = std::stod(arg);
-    else if (flag == "--user-prefix") prefix = arg;
-    else return Usage();
+    if (flag == "--port")
+      port = std::stoi(arg);
+    else if (flag == "--secret-file")
+      secret_file = arg;
+    else if (flag == "--clients")
+      clients = std::stoi(arg);
+    else if (flag == "--seconds")
+      seconds = std::stod(arg);
+    else if (flag == "--user-prefix")
+      prefix = arg;
+    else
+      return Usage();
   }
   if (port <= 0 || clients < 1 || secret_file.empty()) return Usage();
   std::ifstream in(secret_file);
@@ -72,8 +78,8 @@ int main(int argc, char** argv) {
   std::vector<Worker> workers(static_cast<size_t>(clients));
   std::atomic<bool> failed{false};
   auto start = Steady::now();
-  auto deadline = start + std::chrono::duration_cast<Steady::duration>(
-                              std::chrono::duration<double>(seconds));
+  auto deadline =
+      start + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> threads;
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&, t] {
@@ -85,8 +91,8 @@ int main(int argc, char** argv) {
       client.set_read_timeout(30, 0);
       client.set_write_timeout(30, 0);
       for (uint64_t i = 0; !failed && Steady::now() < deadline; ++i) {
-        std::string user = prefix + "-" + std::to_string(t) + "-" + std::to_string(i) +
-                           "@acme.example";
+        std::string user =
+            prefix + "-" + std::to_string(t) + "-" + std::to_string(i) + "@acme.example";
         long now = static_cast<long>(std::time(nullptr));
         std::string payload = "{\"sub\":\"" + user + "\",\"tenant\":\"acme\",\"role\":\"user\"," +
                               "\"iat\":" + std::to_string(now) +
@@ -120,8 +126,9 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
   };
-  std::printf("{\"clients\":%d,\"mints\":%zu,\"seconds\":%.3f,\"per_s\":%.1f,\"p50_ms\":%.3f,"
-              "\"p99_ms\":%.3f}\n",
-              clients, all.size(), elapsed, all.size() / elapsed, pct(0.50), pct(0.99));
+  std::printf(
+      "{\"clients\":%d,\"mints\":%zu,\"seconds\":%.3f,\"per_s\":%.1f,\"p50_ms\":%.3f,"
+      "\"p99_ms\":%.3f}\n",
+      clients, all.size(), elapsed, all.size() / elapsed, pct(0.50), pct(0.99));
   return 0;
 }

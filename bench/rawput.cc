@@ -38,10 +38,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (i + 1 >= argc) return Usage();
     std::string flag = argv[i], arg = argv[++i];
-    if (flag == "--dir") dir = arg;
-    else if (flag == "--threads") threads = std::stoi(arg);
-    else if (flag == "--seconds") seconds = std::stod(arg);
-    else return Usage();
+    if (flag == "--dir")
+      dir = arg;
+    else if (flag == "--threads")
+      threads = std::stoi(arg);
+    else if (flag == "--seconds")
+      seconds = std::stod(arg);
+    else
+      return Usage();
   }
   if (dir.empty() || threads < 1) return Usage();
   rocksdb::Options options;
@@ -59,8 +63,8 @@ int main(int argc, char** argv) {
   std::atomic<bool> failed{false};
   std::vector<std::vector<double>> latencies(static_cast<size_t>(threads));
   auto start = Steady::now();
-  auto deadline = start + std::chrono::duration_cast<Steady::duration>(
-                              std::chrono::duration<double>(seconds));
+  auto deadline =
+      start + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
@@ -89,9 +93,10 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
   };
-  std::printf("{\"threads\":%d,\"puts\":%zu,\"seconds\":%.3f,\"per_s\":%.1f,\"p50_ms\":%.3f,"
-              "\"p99_ms\":%.3f}\n",
-              threads, all.size(), elapsed, all.size() / elapsed, pct(0.50), pct(0.99));
+  std::printf(
+      "{\"threads\":%d,\"puts\":%zu,\"seconds\":%.3f,\"per_s\":%.1f,\"p50_ms\":%.3f,"
+      "\"p99_ms\":%.3f}\n",
+      threads, all.size(), elapsed, all.size() / elapsed, pct(0.50), pct(0.99));
   db.reset();
   return 0;
 }
