@@ -7,6 +7,10 @@
 # default test)
 set -euo pipefail
 profile=${1:-test}
+case "$profile" in
+  build|test|bench) ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
 
 packages=(
   build-essential cmake pkg-config
@@ -26,13 +30,11 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
   )
 fi
 if [ "$profile" = bench ]; then
+  # nginx-light (the nginx baselines and auth_request) comes with test.
   packages+=(
     wrk                       # HTTP load generator (bench/run.py)
-    nginx-light               # nginx baselines and auth_request (also in test)
   )
 fi
-case "$profile" in build|test|bench) ;; *) echo "usage: $0 [build|test|bench]" >&2; exit 2;; esac
-
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
