@@ -339,6 +339,10 @@ def fmt_n(x):
     return "{:,.0f}".format(x)
 
 
+def fmt_ratio(x):
+    return "%.2f" % x if x >= 0.1 else "%.3f" % x
+
+
 def fmt_ms(s):
     return "%.2f ms" % s["median"]
 
@@ -530,21 +534,21 @@ def mints(report):
             target, met = "—", "(reported)"
         rows.append("| durable mints, `POST /v1/tokens` over keep-alive HTTP with a Bearer JWT, "
                     "%d concurrent client%s | %s/s (%s..%s), p50 %.1f ms, p99 %.1f ms | RocksDB "
-                    "synced puts (400 B), %d thread%s: %s/s (%s..%s), p50 %.2f ms | **%.2fx** "
+                    "synced puts (400 B), %d thread%s: %s/s (%s..%s), p50 %.2f ms | **%sx** "
                     "raw; %.1fx the 1-client rate | %s | %s |" % (
                         c, "" if c == 1 else "s", fmt_n(m["per_s"]["median"]),
                         fmt_n(m["per_s"]["min"]), fmt_n(m["per_s"]["max"]),
                         m["p50_ms"]["median"], m["p99_ms"]["median"], c, "" if c == 1 else "s",
                         fmt_n(p["per_s"]["median"]), fmt_n(p["per_s"]["min"]),
-                        fmt_n(p["per_s"]["max"]), p["p50_ms"]["median"], ratio, scale, target,
-                        met))
+                        fmt_n(p["per_s"]["max"]), p["p50_ms"]["median"], fmt_ratio(ratio), scale,
+                        target, met))
     return rows
 
 
-def existing_benches(report, skip_audit, skip_inprocess):
-    """The audit/rebuild and in-process check benchmarks, tables with a verdict column."""
+def existing_benches(report, rows, skip_audit, skip_inprocess):
+    """The audit/rebuild and in-process check benchmarks: their rows, with a verdict column,
+    appended to `rows` as each finishes."""
     env = dict(os.environ, TMPDIR=WORK)
-    rows = []
     if not skip_audit:
         log("tokenlog_audit_bench --events %d (fill, 5 page runs, 3 rebuilds)" % EVENTS)
         path = os.path.join(OUT, "audit.json")
@@ -570,7 +574,6 @@ def existing_benches(report, skip_audit, skip_inprocess):
             if line.startswith("| OData check in process"):
                 rows.append(line + " %s |" % verdict(j["ratio"] >= 0.5, "by %.0f%%" % (
                     (0.5 - j["ratio"]) / 0.5 * 100)))
-    return rows
 
 
 def machine():
@@ -605,8 +608,9 @@ def main():
                                "connections": CONNECTIONS, "mint_clients": MINT_CLIENTS}
     command = os.environ.get("BENCH_COMMAND", "make bench")
     log("machine: %s" % m)
+    # Rows of each table, written even when a later section fails.
+    http_rows, nginx_rows, mint_rows, other_rows, mem_rows = [], [], [], [], []
     try:
-        http_rows, nginx_rows, mint_rows, other_rows, mem_rows = [], [], [], [], []
         if not {"check", "nginx"} <= SKIP:
             data, headers = fill(report)
             serve, serve_port = startup(report, data)
@@ -622,7 +626,7 @@ def main():
                  "--listen", "127.0.0.1:0"] + SERVER_SETTINGS + BARE_TIMEOUTS, "bare")
             nginx, ports, apr1_header = start_nginx(serve_port)
             if "check" not in SKIP:
-                http_rows = check_over_http(report, serve_port, bare_port, ports["return200"],
+                http_rows += check_over_http(report, serve_port, bare_port, ports["return200"],
                                             headers)
             rss = peak_rss_mb(serve.pid)
             report.data["serve_peak_rss_mb"] = rss
@@ -630,7 +634,7 @@ def main():
                             "tokens, after the HTTP check runs | %.0f MB | — | — | <= 400 MB | %s |"
                             % (fmt_n(TOKENS), rss, verdict(rss <= 400, "%.1fx the bound" % (rss / 400))))
             if "nginx" not in SKIP:
-                nginx_rows = behind_nginx(report, ports, headers, apr1_header)
+                nginx_rows += behind_nginx(report, ports, headers, apr1_header)
                 report.data["serve_peak_rss_mb_end"] = peak_rss_mb(serve.pid)
             stop(nginx, signal.SIGQUIT)
             stop(bare)
@@ -639,8 +643,13 @@ def main():
                 raise BenchError("serve exited %s on SIGTERM" % code)
             shutil.rmtree(data, ignore_errors=True)
         if "mints" not in SKIP:
-            mint_rows = mints(report)
-        other_rows = existing_benches(report, "audit" in SKIP, "inprocess" in SKIP)
+            mint_rows += mints(report)
+        existing_benches(report, other_rows, "audit" in SKIP, "inprocess" in SKIP)
+    except BenchError as e:
+        report.failures.append(str(e))
+        log("FAILED: %s" % e)
+    finally:
+        stop_all()
         tables = [("The OData check over HTTP (wrk, %d threads, %d s per run)" % (WRK_THREADS, SECONDS),
                    http_rows),
                   ("The OData check behind nginx (wrk, %d threads, %d s per run)" % (WRK_THREADS, SECONDS),
@@ -651,11 +660,6 @@ def main():
         for title, rows in tables:
             if rows:
                 report.add(title, HEADER + "\n" + "\n".join(rows))
-    except BenchError as e:
-        report.failures.append(str(e))
-        log("FAILED: %s" % e)
-    finally:
-        stop_all()
         elapsed = time.monotonic() - t_start
         report.data["bench_seconds"] = elapsed
         report.data["failures"] = report.failures
