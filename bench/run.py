@@ -648,6 +648,9 @@ def main():
     except BenchError as e:
         report.failures.append(str(e))
         log("FAILED: %s" % e)
+    except (KeyboardInterrupt, SystemExit):
+        report.failures.append("interrupted")
+        raise
     finally:
         stop_all()
         tables = [("The OData check over HTTP (wrk, %d threads, %d s per run)" % (WRK_THREADS, SECONDS),
