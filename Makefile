@@ -29,11 +29,18 @@ run: deps-build compile
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
-# Benchmarks with their same-run baselines (so far: activity pages, rebuild, the check in process).
+# Benchmarks with their same-run baselines (BENCHMARKS.md): installs wrk and nginx, builds
+# the Release binaries it runs (only those), then bench/run.py writes
+# $(BUILD_DIR)/bench/tables.md and summary.json. Knobs (environment): BENCH_SECONDS (5 per
+# run), BENCH_RUNS (3), BENCH_TOKENS (1000000), BENCH_EVENTS (1000000), BENCH_SKIP.
 BENCH_EVENTS ?= 1000000
-bench: build
-	@$(BUILD_DIR)/tokenlog_audit_bench --events $(BENCH_EVENTS) --json $(BUILD_DIR)/audit-bench.json
-	@$(BUILD_DIR)/tokenlog_check_bench --tokens $(BENCH_EVENTS) --json $(BUILD_DIR)/check-bench.json
+BENCH_TARGETS = tokenlog tokenlog_audit_bench tokenlog_check_bench tokenlog_bench_fill \
+	tokenlog_bench_bare tokenlog_bench_load tokenlog_bench_rawput
+bench:
+	@./scripts/install-deps.sh bench
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target $(BENCH_TARGETS)
+	@BUILD_DIR=$(BUILD_DIR) BENCH_EVENTS=$(BENCH_EVENTS) /usr/bin/python3 bench/run.py
 
 # libFuzzer targets, FUZZ_SECONDS each (CI runs 60).
 FUZZ_SECONDS ?= 60

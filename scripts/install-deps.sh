@@ -2,10 +2,15 @@
 # Installs the Debian 12 packages tokenlog needs, only those missing.
 # Idempotent: when everything is present it changes nothing and needs no network.
 #
-# Usage: install-deps.sh [build|test]   (build: what `make run` needs; test: also
-# what the tests and fuzzers need; default test)
+# Usage: install-deps.sh [build|test|bench]   (build: what `make run` needs; test: also
+# what the tests and fuzzers need; bench: test plus the load tools of `make bench`;
+# default test)
 set -euo pipefail
 profile=${1:-test}
+case "$profile" in
+  build|test|bench) ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
 
 packages=(
   build-essential cmake pkg-config
@@ -16,7 +21,7 @@ packages=(
   libcli11-dev              # command-line parsing
   catch2                    # tests (built with the rest)
 )
-if [ "$profile" = test ]; then
+if [ "$profile" = test ] || [ "$profile" = bench ]; then
   packages+=(
     curl ca-certificates python3 rocksdb-tools   # CLI and system tests (JSON checks, ldb)
     clang libclang-rt-14-dev                     # libFuzzer targets (fuzz/)
@@ -30,7 +35,12 @@ if [ "$profile" = test ]; then
     packages+=(nodejs npm)
   fi
 fi
-
+if [ "$profile" = bench ]; then
+  # nginx-light (the nginx baselines and auth_request) comes with test.
+  packages+=(
+    wrk                       # HTTP load generator (bench/run.py)
+  )
+fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
