@@ -293,6 +293,7 @@ Reply Service::MetricsText(const httplib::Request&, const Call&) {
 }
 
 Status Service::Start() {
+  auth_index_.Reserve(store_.EstimateEntries(Keyspace::kTokens));
   TL_ASSIGN_OR_RETURN(size_t active, auth_index_.Load(store_.committed()));
   metrics_.SetActiveTokens(static_cast<int64_t>(active));
   metrics_.SetLogHeadSeq(store_.head().seq);

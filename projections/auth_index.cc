@@ -1,5 +1,6 @@
 #include "projections/auth_index.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <thread>
@@ -23,7 +24,7 @@ uint64_t SlotHash(const Digest& d) {
 
 }  // namespace
 
-AuthIndex::AuthIndex() : shards_(new Shard[kShards]) {}
+AuthIndex::AuthIndex() : shards_(new Shard[kShards]), owner_shards_(new OwnerShard[kOwnerShards]) {}
 
 AuthIndex::Shard& AuthIndex::ShardOf(const Digest& d) const { return shards_[d[0] % kShards]; }
 
@@ -31,13 +32,15 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
   thread_local std::string key;  // no allocation for an owner already known
   key.assign(tenant).push_back('\0');
   key.append(user);
-  std::lock_guard<std::mutex> lock(owners_mu_);
-  auto it = owners_.find(std::string_view(key));
-  if (it == owners_.end()) {
+  const size_t hash = TransparentStringHash()(key);
+  OwnerShard& shard = owner_shards_[hash % kOwnerShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.owners.find(std::string_view(key));
+  if (it == shard.owners.end()) {
     auto owner = std::make_unique<Owner>();
     owner->tenant.assign(tenant);
     owner->user.assign(user);
-    it = owners_.emplace(key, std::move(owner)).first;
+    it = shard.owners.emplace(key, std::move(owner)).first;
   }
   return it->second.get();
 }
@@ -55,11 +58,7 @@ void AuthIndex::Upsert(const TokenRecordView& record) {
   Shard& shard = ShardOf(record.sha256);
   std::unique_lock lock(shard.mu);
   if ((shard.used + 1) * 4 > shard.slots.size() * 3) {  // keep the load <= 3/4
-    std::vector<Slot> old = std::move(shard.slots);
-    shard.slots.assign(old.empty() ? 64 : old.size() * 2, Slot{});
-    for (const Slot& s : old) {
-      if (s.entry.owner) shard.slots[Probe(shard.slots, s.digest)] = s;
-    }
+    Grow(shard, shard.slots.empty() ? 64 : shard.slots.size() * 2);
   }
   Slot* slot = &shard.slots[Probe(shard.slots, record.sha256)];
   if (!slot->entry.owner) ++shard.used;
@@ -117,6 +116,25 @@ Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
   other.join();
   for (const Status& s : status) TL_RETURN_IF_ERROR(s);
   return live[0] + live[1];
+}
+
+void AuthIndex::Grow(Shard& shard, size_t slots) {
+  std::vector<Slot> old = std::move(shard.slots);
+  shard.slots.assign(slots, Slot{});
+  for (const Slot& s : old) {
+    if (s.entry.owner) shard.slots[Probe(shard.slots, s.digest)] = s;
+  }
+}
+
+void AuthIndex::Reserve(size_t tokens) {
+  tokens = std::min(tokens, size_t{1} << 24);  // a hint; never a huge allocation on a bad one
+  size_t per_shard = tokens / kShards + 1;
+  size_t slots = 64;
+  while (slots * 3 < per_shard * 4) slots *= 2;  // load <= 3/4
+  for (size_t i = 0; i < kShards; ++i) {
+    std::unique_lock lock(shards_[i].mu);
+    if (shards_[i].slots.size() < slots) Grow(shards_[i], slots);
+  }
 }
 
 size_t AuthIndex::Probe(const std::vector<Slot>& slots, const Digest& d) {

@@ -75,6 +75,9 @@ class AuthIndex {
   // left out: the check then treats its value as unknown.
   void OnWrite(Keyspace ks, std::string_view key, std::optional<std::string_view> value);
 
+  // Sizes the tables for about `tokens` tokens (a hint: they grow anyway).
+  void Reserve(size_t tokens);
+
   std::optional<Match> Find(const Digest& sha256) const;
 
   size_t size() const;
@@ -106,12 +109,19 @@ class AuthIndex {
   // The index of the slot holding `d`, or of the empty slot where it goes.
   // REQUIRES: slots neither empty nor full.
   static size_t Probe(const std::vector<Slot>& slots, const Digest& d);
+  // REQUIRES: shard.mu held exclusively.
+  static void Grow(Shard& shard, size_t slots);
 
   std::unique_ptr<Shard[]> shards_;
-  std::mutex owners_mu_;
-  // tenant \0 user -> owner
-  std::unordered_map<std::string, std::unique_ptr<Owner>, TransparentStringHash, std::equal_to<>>
-      owners_;  // GUARDED_BY(owners_mu_)
+  static constexpr size_t kOwnerShards = 16;
+  struct OwnerShard {
+    std::mutex mu;
+    // tenant \0 user -> owner
+    std::unordered_map<std::string, std::unique_ptr<Owner>, TransparentStringHash,
+                       std::equal_to<>>
+        owners;  // GUARDED_BY(mu)
+  };
+  std::unique_ptr<OwnerShard[]> owner_shards_;
 };
 
 }  // namespace tokenlog::projections

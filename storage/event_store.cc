@@ -497,6 +497,9 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
   // appends and then failed all at once; without it the first append that
   // does not fit fails (503) and nothing else is affected.
   db_options.allow_fallocate = false;
+  // Bounds what a start-up after a crash replays: past this much write-ahead
+  // log, the column families holding its oldest part are flushed.
+  db_options.max_total_wal_size = 64 << 20;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
@@ -589,12 +592,25 @@ void EventStore::Close() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  if (!writer_.joinable()) return;
+  writer_.join();
+  // Flush the memtables, so that the next open has no log to replay (after
+  // a million appends that replay took 13-15 s of start-up). Best effort: a
+  // failure (a full disk) only means the next open replays, as after a crash.
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->handles.begin(), impl_->handles.end());
+  rocksdb::FlushOptions flush;
+  (void)impl_->db->Flush(flush, cfs);
 }
 
 LogHead EventStore::head() const {
   std::lock_guard<std::mutex> lock(mu_);
   return head_;
+}
+
+uint64_t EventStore::EstimateEntries(Keyspace ks) const {
+  uint64_t n = 0;
+  if (!impl_->db->GetIntProperty(impl_->projection(ks), "rocksdb.estimate-num-keys", &n)) return 0;
+  return n;
 }
 
 bool EventStore::writable() const {

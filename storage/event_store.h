@@ -101,6 +101,8 @@ class EventStore {
   const KeyspaceReader& committed() const { return *committed_; }
 
   LogHead head() const;
+  // RocksDB's estimate of the entries in a keyspace (cheap; may be off).
+  uint64_t EstimateEntries(Keyspace ks) const;
   // A random key kept in `meta` (created on the first read-write open), for
   // sealing paging cursors so that they survive restarts and backups. Empty
   // when a read-only open finds none.
