@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
       getrusage(RUSAGE_SELF, &u);
       return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
     };
+    std::fprintf(stderr, "filled %llu events; rebuilding\n", (unsigned long long)scanned);
     double c0 = cpu();
     auto t0 = Clock_::now();
     auto st = big_store.store->Rebuild();
