@@ -1,5 +1,7 @@
 #include "api/service.h"
 
+#include <cstdio>
+
 #include "api/basic_auth.h"
 #include "projections/audit.h"
 #include "api/json_body.h"
@@ -293,16 +295,27 @@ Reply Service::MetricsText(const httplib::Request&, const Call&) {
 }
 
 Status Service::Start() {
-  auth_index_.Reserve(store_.EstimateEntries(Keyspace::kTokens));
+  // RocksDB's estimate counts every version of a record until compaction:
+  // half of it, as a hint.
+  auth_index_.Reserve(store_.EstimateEntries(Keyspace::kTokens) / 2);
+  const uint64_t loaded_at = store_.head().seq;
   TL_ASSIGN_OR_RETURN(size_t active, auth_index_.Load(store_.committed()));
   metrics_.SetActiveTokens(static_cast<int64_t>(active));
   metrics_.SetLogHeadSeq(store_.head().seq);
   store_.SetCommitListener([this](const std::vector<Event>& events,
                                   const storage::CommittedWrites& writes) {
     for (Keyspace ks : {Keyspace::kUsers, Keyspace::kTokens}) {
-      writes.Visit(ks, [&](std::string_view key, std::optional<std::string_view> value) {
-        auth_index_.OnWrite(ks, key, value);
+      Status failed;
+      Status read = writes.Visit(ks, [&](std::string_view key, std::optional<std::string_view> value) {
+        if (failed.ok()) failed = auth_index_.OnWrite(ks, key, value);
       });
+      if (!read.ok() || !failed.ok()) {
+        // The check's index would no longer match the log (a revocation
+        // could be missed): stop, and let a restart load it again.
+        std::fprintf(stderr, "tokenlog: the check's index cannot follow a commit: %s; stopping\n",
+                     (read.ok() ? failed : read).ToString().c_str());
+        std::abort();
+      }
     }
     for (const Event& e : events) {
       metrics_.CountEvent(e.type());
@@ -315,6 +328,10 @@ Status Service::Start() {
     }
     if (!events.empty()) metrics_.SetLogHeadSeq(events.back().seq);
   });
+  if (store_.head().seq != loaded_at) {
+    return Status(Code::kUnavailable, "the log changed while the check's index was loading: "
+                                      "Start() must run before any command");
+  }
   return Status();
 }
 

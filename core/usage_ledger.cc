@@ -1,14 +1,26 @@
 #include "core/usage_ledger.h"
 
+#include <cstring>
+
 #include "core/label.h"
 
 namespace tokenlog {
 
+std::optional<UsageLedger::IdKey> UsageLedger::IdKey::Of(std::string_view id) {
+  if (id.size() > kMax) return std::nullopt;
+  IdKey k;
+  k.size = static_cast<uint8_t>(id.size());
+  std::memcpy(k.bytes.data(), id.data(), id.size());
+  return k;
+}
+
 UsageLedger::Entry* UsageLedger::Find(TokenRef token) {
-  auto it = entries_.find(token.id);
+  auto key = IdKey::Of(token.id);
+  if (!key) return nullptr;
+  auto it = entries_.find(*key);
   if (it != entries_.end()) return &it->second;
   if (entries_.size() >= config_.max_tokens) return nullptr;
-  Entry& e = entries_[std::string(token.id)];
+  Entry& e = entries_[*key];
   e.tenant = token.tenant;
   e.user = token.user;
   return &e;
@@ -55,7 +67,7 @@ std::vector<Event> UsageLedger::TakeDue(int64_t now, bool everything) {
       ev.tenant = e.tenant;
       ev.actor = std::move(actor);
       ev.user = e.user;
-      ev.token_id = it->first;
+      ev.token_id = std::string(it->first.view());
       return ev;
     };
     if (e.use.count > 0 &&
@@ -94,7 +106,9 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const Event& ev : events) {
     if (!ev.token_id || !ev.user) continue;
-    Entry& e = entries_[*ev.token_id];
+    auto key = IdKey::Of(*ev.token_id);
+    if (!key) continue;
+    Entry& e = entries_[*key];
     e.tenant = ev.tenant;
     e.user = *ev.user;
     if (const auto* used = std::get_if<TokenUsed>(&ev.data)) {
@@ -122,7 +136,9 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
 
 std::optional<int64_t> UsageLedger::LastUsed(std::string_view token_id) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(token_id);
+  auto key = IdKey::Of(token_id);
+  if (!key) return std::nullopt;
+  auto it = entries_.find(*key);
   if (it == entries_.end()) return std::nullopt;
   return it->second.last_used;
 }

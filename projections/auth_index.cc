@@ -66,29 +66,35 @@ void AuthIndex::Upsert(const TokenRecordView& record) {
   slot->entry = e;
 }
 
-void AuthIndex::OnWrite(Keyspace ks, std::string_view key, std::optional<std::string_view> value) {
+Status AuthIndex::OnWrite(Keyspace ks, std::string_view key,
+                          std::optional<std::string_view> value) {
   if (ks == Keyspace::kTokens) {
     // The apply never deletes a token record (only a rebuild clears them,
     // and a rebuild happens before an index is loaded).
-    if (!value) return;
-    auto record = DecodeTokenRecordView(*value);
-    if (record.ok()) Upsert(*record);
-    return;
+    if (!value) return Status();
+    TL_ASSIGN_OR_RETURN(TokenRecordView record, DecodeTokenRecordView(*value));
+    Upsert(record);
+    return Status();
   }
   if (ks == Keyspace::kUsers) {
     size_t nul = key.find('\0');
-    if (nul == std::string_view::npos) return;
+    if (nul == std::string_view::npos) {
+      return Status(Code::kCorruption, "users key without a tenant separator");
+    }
     Owner* owner = InternOwner(key.substr(0, nul), key.substr(nul + 1));
     owner->deactivated.store(value.has_value(), std::memory_order_release);
   }
+  return Status();
 }
 
 Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
+  Status users;
   TL_RETURN_IF_ERROR(reader.Scan(Keyspace::kUsers, "", "", /*reverse=*/false,
                                  [&](std::string_view key, std::string_view value) {
-                                   OnWrite(Keyspace::kUsers, key, value);
-                                   return true;
+                                   users = OnWrite(Keyspace::kUsers, key, value);
+                                   return users.ok();
                                  }));
+  TL_RETURN_IF_ERROR(users);
   // Two halves of the token ids ("tok_" + base62, uniform), one per thread.
   constexpr std::string_view kSplit = "tok_V";
   std::array<Status, 2> status;
@@ -127,7 +133,7 @@ void AuthIndex::Grow(Shard& shard, size_t slots) {
 }
 
 void AuthIndex::Reserve(size_t tokens) {
-  tokens = std::min(tokens, size_t{1} << 24);  // a hint; never a huge allocation on a bad one
+  tokens = std::min(tokens, size_t{1} << 20);  // ~170 MB at most: a hint, not a promise
   size_t per_shard = tokens / kShards + 1;
   size_t slots = 64;
   while (slots * 3 < per_shard * 4) slots *= 2;  // load <= 3/4

@@ -70,10 +70,12 @@ class AuthIndex {
   Result<size_t> Load(const KeyspaceReader& reader);
 
   // A committed write: `value` is nullopt for a delete. Writes to keyspaces
-  // other than `tokens` and `users` are ignored. A token record that does not
-  // decode, or whose id is not a token id (tokenlog never writes one), is
-  // left out: the check then treats its value as unknown.
-  void OnWrite(Keyspace ks, std::string_view key, std::optional<std::string_view> value);
+  // other than `tokens` and `users` are ignored. A token record whose id is
+  // not a token id (tokenlog never writes one) is left out: the check then
+  // treats its value as unknown.
+  // Returns kCorruption when a token record does not decode: the index may
+  // then hold a stale entry, and the caller must not go on serving from it.
+  Status OnWrite(Keyspace ks, std::string_view key, std::optional<std::string_view> value);
 
   // Sizes the tables for about `tokens` tokens (a hint: they grow anyway).
   void Reserve(size_t tokens);

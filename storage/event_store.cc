@@ -43,6 +43,7 @@ bool IsPointRead(Keyspace ks) {
 
 constexpr size_t kRebuildEntries = 4'000'000;  // projection entries per bulk load
 constexpr size_t kRebuildBytes = size_t{1} << 30;  // or fewer, when they hold this many bytes
+constexpr size_t kPausedLoads = 8;  // loads ingested before compaction resumes during a rebuild
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status(Code::kUnavailable, std::string(what) + ": " + s.ToString());
@@ -188,7 +189,7 @@ class BatchWrites final : public CommittedWrites {
  public:
   BatchWrites(const EventStore::Impl* impl, const rocksdb::WriteBatch* batch)
       : impl_(impl), batch_(batch) {}
-  void Visit(Keyspace ks, const Visitor& visit) const override {
+  Status Visit(Keyspace ks, const Visitor& visit) const override {
     class Handler final : public rocksdb::WriteBatch::Handler {
      public:
       Handler(uint32_t cf, const Visitor& visit) : cf_(cf), visit_(visit) {}
@@ -210,7 +211,9 @@ class BatchWrites final : public CommittedWrites {
       uint32_t cf_;
       const Visitor& visit_;
     } handler(impl_->projection(ks)->GetID(), visit);
-    (void)batch_->Iterate(&handler);  // only fails for record types the store never writes
+    auto s = batch_->Iterate(&handler);  // fails only on record types the store never writes
+    if (!s.ok()) return Status(Code::kCorruption, "reading a committed batch: " + s.ToString());
+    return Status();
   }
 
  private:
@@ -317,6 +320,9 @@ class RebuildView final : public KeyspaceWriter {
 
     const std::string dir = impl_->db->GetName() + "/rebuild.tmp";
     std::error_code ec;
+    // Files left by a rebuild that crashed may still be hard links to live,
+    // ingested SSTs: unlink them before writing files of the same names.
+    std::filesystem::remove_all(dir, ec);
     std::filesystem::create_directories(dir, ec);
     ++load_;
     std::array<rocksdb::Status, kKeyspaceCount> written;
@@ -405,6 +411,7 @@ class RebuildView final : public KeyspaceWriter {
       uint32_t key_off, key_len, value_off, value_len, arrival;
     };
     uint32_t Append(std::string_view bytes) {
+      if (bytes.empty()) return static_cast<uint32_t>(arena_size_);
       if (arena_size_ + bytes.size() > arena_capacity_) {
         size_t capacity = std::max({arena_capacity_ * 2, arena_size_ + bytes.size(), kMinArena});
         std::unique_ptr<char[]> grown(new char[capacity]);
@@ -599,6 +606,7 @@ void EventStore::Close() {
   // failure (a full disk) only means the next open replays, as after a crash.
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->handles.begin(), impl_->handles.end());
   rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;  // never wait for compactions at shutdown
   (void)impl_->db->Flush(flush, cfs);
 }
 
@@ -822,6 +830,10 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
     ~CompactionPause() { Set("false"); }
   } pause{db, impl_->projections};
   pause.Set("true");
+  // Each load adds a level-0 file per keyspace; past kPausedLoads of them
+  // compaction resumes, so that a long log cannot pile up enough level-0
+  // files to stall writes once the rebuild is done.
+  size_t loads = 0;
   RebuildView view(impl_.get());
   LogHead head;
   uint64_t done = 0;
@@ -834,6 +846,7 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
     if (view.entries() >= entries_per_load || view.bytes() >= kRebuildBytes) {
       failed = view.Write();
       if (!failed.ok()) return false;
+      if (++loads == kPausedLoads) pause.Set("false");
     }
     if (progress && done % kRebuildChunk == 0) progress(done, total);
     return true;

@@ -64,8 +64,9 @@ class CommittedWrites {
   virtual ~CommittedWrites() = default;
   // Visits the group's writes to `ks` in the order apply made them (a later
   // write to a key supersedes an earlier one); `value` is nullopt for a
-  // delete.
-  virtual void Visit(Keyspace ks, const Visitor& visit) const = 0;
+  // delete. kCorruption when the batch holds a record it cannot read (the
+  // store never writes one).
+  virtual Status Visit(Keyspace ks, const Visitor& visit) const = 0;
 };
 
 // Called on the writer thread after each successful group commit, before

@@ -99,3 +99,15 @@ TEST_CASE("the ledger tracks at most max_tokens tokens") {
   CHECK(ledger.TakeDue(kT0 + 1, false).size() == 2);
   CHECK_FALSE(ledger.LastUsed("tok_3333333333333333").has_value());
 }
+
+TEST_CASE("ids up to 31 bytes are tracked, longer ones (never a token id) are not") {
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
+  const std::string longest(31, 'a'), too_long(32, 'b');
+  ledger.RecordUse(Token(longest).ref(), "ip", "ua", kT0);
+  ledger.RecordUse(Token(too_long).ref(), "ip", "ua", kT0);
+  auto due = ledger.TakeDue(kT0 + 1, false);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].token_id == longest);
+  CHECK(ledger.LastUsed(longest) == kT0);
+  CHECK_FALSE(ledger.LastUsed(too_long).has_value());
+}
