@@ -166,8 +166,25 @@ before(async () => {
 
 after(async () => {
   await context?.close();
-  server?.kill('SIGTERM');
-  if (work) rmSync(work, { recursive: true, force: true });
+  try {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      // Wait for serve to stop (it flushes its data directory on the way
+      // out) before removing the directory, and require a clean exit.
+      const exited = new Promise((resolve) => server.once('exit', (code) => resolve(code)));
+      server.kill('SIGTERM');
+      let timer;
+      const timeout = new Promise((r) => { timer = setTimeout(() => r('timeout'), 15_000); });
+      const code = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
+      if (code === 'timeout') {
+        server.kill('SIGKILL');
+        throw new Error('serve did not stop within 15 s of SIGTERM');
+      }
+      assert.equal(code, 0, 'serve exits 0 on SIGTERM');
+    }
+  } finally {
+    if (work) rmSync(work, { recursive: true, force: true });
+  }
 });
 
 test('signed out: an explanation, not a broken page; a bad link is refused and cleared', async () => {
