@@ -305,18 +305,18 @@ Status Service::Start() {
   metrics_.SetLogHeadSeq(store_.head().seq);
   store_.SetCommitListener([this](const std::vector<Event>& events,
                                   const storage::CommittedWrites& writes) {
-    for (Keyspace ks : {Keyspace::kUsers, Keyspace::kTokens}) {
-      Status failed;
-      Status read = writes.Visit(ks, [&](std::string_view key, std::optional<std::string_view> value) {
-        if (failed.ok()) failed = auth_index_.OnWrite(ks, key, value);
-      });
-      if (!read.ok() || !failed.ok()) {
-        // The check's index would no longer match the log (a revocation
-        // could be missed): stop, and let a restart load it again.
-        std::fprintf(stderr, "tokenlog: the check's index cannot follow a commit: %s; stopping\n",
-                     (read.ok() ? failed : read).ToString().c_str());
-        std::abort();
-      }
+    Status failed;
+    Status read = writes.Visit(
+        {Keyspace::kUsers, Keyspace::kTokens},
+        [&](Keyspace ks, std::string_view key, std::optional<std::string_view> value) {
+          if (failed.ok()) failed = auth_index_.OnWrite(ks, key, value);
+        });
+    if (!read.ok() || !failed.ok()) {
+      // The check's index would no longer match the log (a revocation could
+      // be missed): stop, and let a restart load it again.
+      std::fprintf(stderr, "tokenlog: the check's index cannot follow a commit: %s; stopping\n",
+                   (read.ok() ? failed : read).ToString().c_str());
+      std::abort();
     }
     for (const Event& e : events) {
       metrics_.CountEvent(e.type());

@@ -189,17 +189,21 @@ class BatchWrites final : public CommittedWrites {
  public:
   BatchWrites(const EventStore::Impl* impl, const rocksdb::WriteBatch* batch)
       : impl_(impl), batch_(batch) {}
-  Status Visit(Keyspace ks, const Visitor& visit) const override {
+  Status Visit(std::initializer_list<Keyspace> which, const Visitor& visit) const override {
     class Handler final : public rocksdb::WriteBatch::Handler {
      public:
-      Handler(uint32_t cf, const Visitor& visit) : cf_(cf), visit_(visit) {}
+      Handler(const EventStore::Impl* impl, std::initializer_list<Keyspace> which,
+              const Visitor& visit)
+          : visit_(visit) {
+        for (Keyspace ks : which) wanted_.emplace_back(impl->projection(ks)->GetID(), ks);
+      }
       rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
                             const rocksdb::Slice& value) override {
-        if (cf == cf_) visit_(View(key), View(value));
+        if (auto ks = Wanted(cf)) visit_(*ks, View(key), View(value));
         return rocksdb::Status::OK();
       }
       rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
-        if (cf == cf_) visit_(View(key), std::nullopt);
+        if (auto ks = Wanted(cf)) visit_(*ks, View(key), std::nullopt);
         return rocksdb::Status::OK();
       }
       rocksdb::Status SingleDeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
@@ -208,9 +212,15 @@ class BatchWrites final : public CommittedWrites {
 
      private:
       static std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
-      uint32_t cf_;
+      std::optional<Keyspace> Wanted(uint32_t cf) const {
+        for (const auto& [id, ks] : wanted_) {
+          if (id == cf) return ks;
+        }
+        return std::nullopt;
+      }
+      std::vector<std::pair<uint32_t, Keyspace>> wanted_;
       const Visitor& visit_;
-    } handler(impl_->projection(ks)->GetID(), visit);
+    } handler(impl_, which, visit);
     auto s = batch_->Iterate(&handler);  // fails only on record types the store never writes
     if (!s.ok()) return Status(Code::kCorruption, "reading a committed batch: " + s.ToString());
     return Status();

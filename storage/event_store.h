@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -59,14 +60,14 @@ enum class OpenMode {
 // keyspace (the check's index).
 class CommittedWrites {
  public:
-  using Visitor =
-      std::function<void(std::string_view key, std::optional<std::string_view> value)>;
+  using Visitor = std::function<void(Keyspace ks, std::string_view key,
+                                     std::optional<std::string_view> value)>;
   virtual ~CommittedWrites() = default;
-  // Visits the group's writes to `ks` in the order apply made them (a later
-  // write to a key supersedes an earlier one); `value` is nullopt for a
-  // delete. kCorruption when the batch holds a record it cannot read (the
-  // store never writes one).
-  virtual Status Visit(Keyspace ks, const Visitor& visit) const = 0;
+  // Visits, in one pass, the group's writes to the keyspaces in `which` in
+  // the order apply made them (a later write to a key supersedes an earlier
+  // one); `value` is nullopt for a delete. kCorruption when the batch holds
+  // a record it cannot read (the store never writes one).
+  virtual Status Visit(std::initializer_list<Keyspace> which, const Visitor& visit) const = 0;
 };
 
 // Called on the writer thread after each successful group commit, before

@@ -50,12 +50,12 @@ struct Fixture {
     index = std::make_unique<AuthIndex>();
     REQUIRE(index->Load(store->committed()).ok());
     store->SetCommitListener([this](const std::vector<Event>&, const storage::CommittedWrites& w) {
-      for (Keyspace ks : {Keyspace::kUsers, Keyspace::kTokens}) {
-        Status read = w.Visit(ks, [&](std::string_view key, std::optional<std::string_view> value) {
-          CHECK(index->OnWrite(ks, key, value).ok());
-        });
-        CHECK(read.ok());
-      }
+      Status read = w.Visit(
+          {Keyspace::kUsers, Keyspace::kTokens},
+          [&](Keyspace ks, std::string_view key, std::optional<std::string_view> value) {
+            CHECK(index->OnWrite(ks, key, value).ok());
+          });
+      CHECK(read.ok());
     });
   }
 
