@@ -6,7 +6,7 @@ namespace tokenlog::api {
 
 namespace {
 constexpr std::array<const char*, static_cast<size_t>(CheckResult::kCount)> kCheckNames = {
-    "allowed", "denied", "rate_limited", "unavailable"};
+    "allowed", "denied", "rate_limited"};
 constexpr std::array<const char*, static_cast<size_t>(DenyMetric::kCount)> kDenyNames = {
     "missing_credentials", "malformed_credentials", "bad_checksum", "unknown_token", "revoked",
     "expired", "user_deactivated", "user_mismatch", "tenant_mismatch"};

@@ -16,7 +16,7 @@
 
 namespace tokenlog::api {
 
-enum class CheckResult : uint8_t { kAllowed = 0, kDenied, kRateLimited, kUnavailable, kCount };
+enum class CheckResult : uint8_t { kAllowed = 0, kDenied, kRateLimited, kCount };
 
 // Why a check was denied, for tokenlog_auth_denied_total{reason}.
 enum class DenyMetric : uint8_t {
