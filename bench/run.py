@@ -254,26 +254,13 @@ http {
         auth_basic_user_file %(p)s/htpasswd;
     }
 
-    # The same file behind auth_request to tokenlog, as deploy/nginx/tokenlog-odata.conf.
-    upstream tokenlog_check {
-        server 127.0.0.1:%(tokenlog)d;
-        keepalive 32;
-    }
+    # The same file behind auth_request to tokenlog: the upstream and check location of
+    # deploy/nginx/tokenlog-odata.conf, taken from that file (see deploy_check_blocks).
+    %(deploy_upstream)s
     server {
         listen 127.0.0.1:%(authreq)d;
         root %(root)s;
-        location = /_tokenlog_check {
-            internal;
-            proxy_pass http://tokenlog_check/v1/auth/check;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header Authorization $http_authorization;
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Auth-Require-Tenant acme;
-            proxy_set_header User-Agent $http_user_agent;
-        }
+        %(deploy_check)s
         location / {
             auth_request /_tokenlog_check;
             auth_request_set $tokenlog_user $upstream_http_x_auth_user;
@@ -282,6 +269,20 @@ http {
     }
 }
 """
+
+
+def deploy_check_blocks(tokenlog_port):
+    """The `upstream tokenlog_check` block and the `location = /_tokenlog_check` block of the
+    shipped nginx site, placeholders filled, so that the benchmark measures what is deployed."""
+    site = open(os.path.join(ROOT, "deploy", "nginx", "tokenlog-odata.conf")).read()
+    blocks = []
+    for start in ("upstream tokenlog_check {", "location = /_tokenlog_check {"):
+        m = re.search(re.escape(start) + r"[^}]*}", site)
+        if not m:
+            raise BenchError("deploy/nginx/tokenlog-odata.conf has no '%s' block" % start)
+        blocks.append(m.group(0).replace("@TOKENLOG@", "127.0.0.1:%d" % tokenlog_port)
+                      .replace("@TENANT@", "acme"))
+    return blocks
 
 
 def start_nginx(tokenlog_port):
@@ -303,7 +304,9 @@ def start_nginx(tokenlog_port):
         f.write("bench:%s\n" % hashed)
     ports = {"return200": free_port(), "noauth": free_port(), "apr1": free_port(),
              "authreq": free_port(), "tokenlog": tokenlog_port}
-    conf = NGINX_CONF % dict(ports, p=prefix, root=root)
+    upstream, check_location = deploy_check_blocks(tokenlog_port)
+    conf = NGINX_CONF % dict(ports, p=prefix, root=root, deploy_upstream=upstream,
+                             deploy_check=check_location)
     path = os.path.join(prefix, "nginx.conf")
     with open(path, "w") as f:
         f.write(conf)
