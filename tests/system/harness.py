@@ -5,6 +5,7 @@ process started here is killed when the test exits.
 """
 import atexit
 import base64
+import http.client
 import json
 import os
 import re
@@ -79,7 +80,9 @@ class Server:
              "--role", role, "--ttl", "2h"], check=True, capture_output=True, text=True).stdout.strip()
 
     def request(self, method, path, jwt=None, body=None, headers=None, timeout=30):
-        """(status, headers, body bytes); (None, None, None) on a transport error."""
+        """(status, headers, body bytes); (None, None, None) on a transport error,
+        including an answer cut off mid-body (a server killed while writing it:
+        the client never got the whole answer, so it was not acknowledged)."""
         req = urllib.request.Request(self.base + path, method=method)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
@@ -90,11 +93,12 @@ class Server:
             data = json.dumps(body).encode()
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, data=data, timeout=timeout, context=self.ssl_context) as r:
-                return r.status, dict(r.headers), r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
-        except (urllib.error.URLError, ConnectionError, OSError):
+            try:
+                with urllib.request.urlopen(req, data=data, timeout=timeout, context=self.ssl_context) as r:
+                    return r.status, dict(r.headers), r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, dict(e.headers), e.read()
+        except (urllib.error.URLError, ConnectionError, OSError, http.client.HTTPException):
             return None, None, None
 
     def check(self, user, value):
