@@ -41,7 +41,7 @@ bool IsPointRead(Keyspace ks) {
          ks == Keyspace::kUsers;
 }
 
-constexpr size_t kRebuildEntries = 4'000'000;  // projection entries per bulk load
+constexpr size_t kRebuildEntries = 2'000'000;  // projection entries per bulk load
 constexpr size_t kRebuildBytes = size_t{1} << 30;  // or fewer, when they hold this many bytes
 constexpr size_t kPausedLoads = 8;  // loads ingested before compaction resumes during a rebuild
 
@@ -262,126 +262,118 @@ class BatchView final : public KeyspaceWriter {
   rocksdb::WriteBatchWithIndex* batch_;
 };
 
-// The rebuild's view: the projection entries of a chunk of events, sorted and
-// bulk-loaded as SST files (SstFileWriter + IngestExternalFiles), which keeps
-// millions of random-order inserts out of the memtable.
+// The rebuild's view: the projection entries of a chunk of events ("a
+// load"), sorted and bulk-loaded as SST files (SstFileWriter +
+// IngestExternalFiles), which keeps millions of random-order inserts out of
+// the memtable.
 //
-// apply() reads only `tokens` (the record an event changes); that keyspace is
-// a hash map here (read-your-writes, RocksDB for earlier chunks). Every other
-// keyspace is write-only during a rebuild: its rows are appended to an arena
-// in apply order and sorted once per chunk, by a fixed-size key head held in
-// the row (most keys fit in it whole) with the arrival order breaking ties,
-// so the last write to a key wins. The keyspaces of a chunk are sorted and
-// written on two threads. No per-row allocation; that, the pointer-chasing
-// sort and freeing millions of map nodes were most of a rebuild's time.
+// Rows are appended to per-keyspace arenas in apply order and sorted once per
+// load by a fixed-size key head held in the row (most keys fit in it whole),
+// the arrival order breaking ties so that the last write to a key wins. No
+// per-row allocation: that, the pointer-chasing sort and freeing millions of
+// map nodes were most of a rebuild's time.
+//
+// apply() reads only `tokens` (the record an event changes): those rows are
+// also indexed by key (open addressing over arena offsets), read-your-writes.
+// Loads are pipelined: while one is sorted, written (two threads over its
+// keyspaces) and ingested, apply() fills the next; a token read looks in the
+// load being filled, then the one being written (its index and arena are not
+// touched by the writer, which only permutes its rows), then RocksDB, which
+// holds every earlier load.
 class RebuildView final : public KeyspaceWriter {
  public:
-  explicit RebuildView(const EventStore::Impl* impl) : impl_(impl), stored_(impl) {}
+  RebuildView(const EventStore::Impl* impl, size_t entries_per_load)
+      : impl_(impl),
+        stored_(impl),
+        entries_per_load_(entries_per_load),
+        dir_(impl->db->GetName() + "/rebuild.tmp") {
+    // Any keyspace may take most of a load's rows; arenas hold 64 bytes a
+    // row on average before they regrow (only the pages used are touched).
+    for (auto& load : loads_) {
+      for (auto& rows : load.rows) rows.Reserve(entries_per_load_ + 1, (entries_per_load_ + 1) * 64);
+    }
+    std::error_code ec;
+    // Files left by a rebuild that crashed may still be hard links to live,
+    // ingested SSTs: unlink them before writing files of the same names.
+    std::filesystem::remove_all(dir_, ec);
+    std::filesystem::create_directories(dir_, ec);
+  }
+  ~RebuildView() override {
+    (void)Wait();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  RebuildView(const RebuildView&) = delete;
+  RebuildView& operator=(const RebuildView&) = delete;
 
   Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
     if (ks == Keyspace::kTokens) {
-      if (auto it = tokens_.find(std::string(key)); it != tokens_.end()) return it->second;
+      for (const Load* load : {current_, in_flight_}) {
+        if (load == nullptr) continue;
+        if (auto found = load->FindToken(key)) return *found;
+      }
       return stored_.Get(ks, key);
     }
     // Not used by apply(); correct anyway: reads what is written so far.
-    TL_RETURN_IF_ERROR(const_cast<RebuildView*>(this)->Write());
+    TL_RETURN_IF_ERROR(const_cast<RebuildView*>(this)->Drain());
     return stored_.Get(ks, key);
   }
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
     // Not used by apply(); correct anyway: scans what is written so far.
-    TL_RETURN_IF_ERROR(const_cast<RebuildView*>(this)->Write());
+    TL_RETURN_IF_ERROR(const_cast<RebuildView*>(this)->Drain());
     return stored_.Scan(ks, prefix, start, reverse, visit);
   }
   void Put(Keyspace ks, std::string_view key, std::string_view value) override {
-    bytes_ += key.size() + value.size();
-    if (ks == Keyspace::kTokens) {
-      auto [it, inserted] = tokens_.insert_or_assign(std::string(key), std::string(value));
-      entries_ += inserted ? 1 : 0;
-      return;
-    }
-    rows_[static_cast<size_t>(ks)].Add(key, value);
-    ++entries_;
+    current_->Add(ks, key, value);
   }
   void Delete(Keyspace ks, std::string_view key) override {
-    bytes_ += key.size();
-    if (ks == Keyspace::kTokens) {
-      auto [it, inserted] = tokens_.insert_or_assign(std::string(key), std::nullopt);
-      entries_ += inserted ? 1 : 0;
-      return;
-    }
-    rows_[static_cast<size_t>(ks)].Add(key, std::nullopt);
-    ++entries_;
+    current_->Add(ks, key, std::nullopt);
   }
-  size_t entries() const { return entries_; }
-  // At least the bytes of keys and values pending (rows address their
-  // keyspace's arena with 32-bit offsets: keep this well under 4 GiB).
-  size_t bytes() const { return bytes_; }
 
-  // Bulk-loads what is pending, one sorted SST file per keyspace, and
-  // forgets it.
-  Status Write() {
-    if (entries_ == 0) return Status();
-    auto& tokens = rows_[static_cast<size_t>(Keyspace::kTokens)];
-    for (const auto& [key, value] : tokens_) {
-      tokens.Add(key, value ? std::optional<std::string_view>(*value) : std::nullopt);
+  // Once the load being filled is full, waits for the previous one to be
+  // ingested and starts writing this one. A write's error surfaces at the
+  // next call.
+  Status MaybeHandOff() {
+    if (current_->entries < entries_per_load_ && current_->bytes < kRebuildBytes) {
+      return Status();
     }
-    tokens_.clear();
-
-    const std::string dir = impl_->db->GetName() + "/rebuild.tmp";
-    std::error_code ec;
-    // Files left by a rebuild that crashed may still be hard links to live,
-    // ingested SSTs: unlink them before writing files of the same names.
-    std::filesystem::remove_all(dir, ec);
-    std::filesystem::create_directories(dir, ec);
-    ++load_;
-    std::array<rocksdb::Status, kKeyspaceCount> written;
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < kKeyspaceCount;) {
-        if (!rows_[i].empty()) written[i] = WriteFile(i, FilePath(dir, i));
-      }
-    };
-    std::thread helper(work);
-    work();
-    helper.join();
-
-    rocksdb::Status s;
-    std::vector<rocksdb::IngestExternalFileArg> args;
-    for (size_t i = 0; i < kKeyspaceCount && s.ok(); ++i) {
-      if (rows_[i].empty()) continue;
-      s = written[i];
-      rocksdb::IngestExternalFileArg arg;
-      arg.column_family = impl_->projections[i];
-      arg.external_files = {FilePath(dir, i)};
-      arg.options.move_files = true;
-      args.push_back(std::move(arg));
-    }
-    if (s.ok() && !args.empty()) s = impl_->db->IngestExternalFiles(args);
-    for (auto& rows : rows_) rows.Clear();
-    entries_ = 0;
-    bytes_ = 0;
-    std::filesystem::remove_all(dir, ec);
-    if (!s.ok()) return FromRocks(s, "bulk-loading projections");
-    return Status();
+    return HandOff();
   }
+  // Writes and ingests everything pending, and waits for it.
+  Status Drain() {
+    TL_RETURN_IF_ERROR(HandOff());
+    return Wait();
+  }
+  // Loads handed to the writer so far.
+  size_t loads() const { return handed_off_; }
 
  private:
   // One keyspace's pending rows.
   class Rows {
    public:
     static constexpr size_t kHead = 44;  // key bytes held in the row itself
-    void Add(std::string_view key, std::optional<std::string_view> value) {
+    static constexpr uint32_t kDeleted = UINT32_MAX;
+    struct Ref {
+      uint32_t key_off, value_off, value_len;
+    };
+    // `key_in_arena`: also copy the key to the arena (for an index that
+    // reads keys back while the rows are being sorted).
+    Ref Add(std::string_view key, std::optional<std::string_view> value, bool key_in_arena) {
       Row r;
       std::memset(r.head.data(), 0, kHead);
       std::memcpy(r.head.data(), key.data(), std::min(key.size(), kHead));
       // A key that fits in the head is read back from it.
-      r.key_off = key.size() > kHead ? Append(key) : 0;
+      r.key_off = key.size() > kHead || key_in_arena ? Append(key) : 0;
       r.key_len = static_cast<uint32_t>(key.size());
       r.value_off = value ? Append(*value) : 0;
       r.value_len = value ? static_cast<uint32_t>(value->size()) : kDeleted;
       r.arrival = static_cast<uint32_t>(rows_.size());
       rows_.push_back(r);
+      return Ref{r.key_off, r.value_off, r.value_len};
+    }
+    std::string_view At(uint32_t off, uint32_t len) const {
+      return len == 0 ? std::string_view() : std::string_view(arena_.get() + off, len);
     }
     bool empty() const { return rows_.empty(); }
     // Keeps the memory for the next load: on virtual machines the first
@@ -391,15 +383,30 @@ class RebuildView final : public KeyspaceWriter {
       rows_.clear();
       arena_size_ = 0;
     }
-    // Sorts by key, then arrival; writes the last row of each key.
+    // Room for `rows` rows and `bytes` of arena without regrowing (growth
+    // copies, and touches fresh memory twice). Untouched room costs nothing.
+    void Reserve(size_t rows, size_t bytes) {
+      rows_.reserve(rows);
+      if (arena_capacity_ < bytes) {
+        arena_.reset(new char[bytes]);
+        arena_capacity_ = bytes;
+        arena_size_ = 0;
+      }
+    }
+    // Sorts by key, then arrival (most keyspaces arrive sorted already: the
+    // audit and tenant indexes are in seq order); writes the last row of
+    // each key.
     rocksdb::Status WriteTo(rocksdb::SstFileWriter& writer) {
-      std::sort(rows_.begin(), rows_.end(), [this](const Row& a, const Row& b) {
+      auto before = [this](const Row& a, const Row& b) {
         if (int c = std::memcmp(a.head.data(), b.head.data(), kHead); c != 0) return c < 0;
         if (a.key_len != b.key_len || a.key_len > kHead) {
           if (int c = Key(a).compare(Key(b)); c != 0) return c < 0;
         }
         return a.arrival < b.arrival;
-      });
+      };
+      if (!std::is_sorted(rows_.begin(), rows_.end(), before)) {
+        std::sort(rows_.begin(), rows_.end(), before);
+      }
       rocksdb::Status s;
       for (size_t i = 0; s.ok() && i < rows_.size(); ++i) {
         const Row& r = rows_[i];
@@ -414,7 +421,6 @@ class RebuildView final : public KeyspaceWriter {
     }
 
    private:
-    static constexpr uint32_t kDeleted = UINT32_MAX;
     static constexpr size_t kMinArena = size_t{1} << 20;
     struct Row {
       std::array<char, kHead> head;
@@ -445,26 +451,243 @@ class RebuildView final : public KeyspaceWriter {
     size_t arena_capacity_ = 0;
   };
 
-  std::string FilePath(const std::string& dir, size_t keyspace) const {
-    return dir + "/" + std::to_string(keyspace) + "-" + std::to_string(load_) + ".sst";
+  // Key -> the latest row of `tokens` in a load (open addressing, linear
+  // probing; slots hold arena offsets, so sorting the rows leaves it valid).
+  class TokenIndex {
+   public:
+    // The latest value (nullopt: deleted), or no entry when the key is not
+    // in this load.
+    std::optional<std::optional<std::string>> Find(std::string_view key, const Rows& rows) const {
+      if (slots_.empty()) return std::nullopt;
+      const size_t mask = slots_.size() - 1;
+      const uint32_t hash = Hash(key);
+      for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        const Slot& slot = slots_[i];
+        if (slot.key_len == kEmpty) return std::nullopt;
+        if (slot.hash == hash && rows.At(slot.key_off, slot.key_len) == key) {
+          if (slot.value_len == Rows::kDeleted) return std::optional<std::string>();
+          return std::optional<std::string>(std::string(rows.At(slot.value_off, slot.value_len)));
+        }
+      }
+    }
+    void Set(std::string_view key, Rows::Ref ref, const Rows& rows) {
+      if ((size_ + 1) * 2 > slots_.size()) Grow();
+      const size_t mask = slots_.size() - 1;
+      const uint32_t hash = Hash(key);
+      for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        Slot& slot = slots_[i];
+        if (slot.key_len == kEmpty) {
+          slot = Slot{hash, ref.key_off, static_cast<uint32_t>(key.size()), ref.value_off,
+                      ref.value_len};
+          ++size_;
+          return;
+        }
+        if (slot.hash == hash && rows.At(slot.key_off, slot.key_len) == key) {
+          slot.value_off = ref.value_off;
+          slot.value_len = ref.value_len;
+          return;
+        }
+      }
+    }
+    void Clear() {
+      if (size_ > 0) std::fill(slots_.begin(), slots_.end(), Slot{});
+      size_ = 0;
+    }
+
+   private:
+    static constexpr uint32_t kEmpty = UINT32_MAX;
+    struct Slot {
+      uint32_t hash = 0, key_off = 0, key_len = kEmpty, value_off = 0, value_len = 0;
+    };
+    static uint32_t Hash(std::string_view key) {
+      return static_cast<uint32_t>(std::hash<std::string_view>()(key));
+    }
+    void Grow() {
+      std::vector<Slot> old = std::move(slots_);
+      slots_.assign(std::max<size_t>(old.size() * 2, 1024), Slot{});
+      const size_t mask = slots_.size() - 1;
+      for (const Slot& slot : old) {
+        if (slot.key_len == kEmpty) continue;
+        size_t i = slot.hash & mask;
+        while (slots_[i].key_len != kEmpty) i = (i + 1) & mask;
+        slots_[i] = slot;
+      }
+    }
+    std::vector<Slot> slots_;
+    size_t size_ = 0;
+  };
+
+  struct Load {
+    std::array<Rows, kKeyspaceCount> rows;
+    TokenIndex tokens;
+    size_t entries = 0;
+    // At least the bytes of keys and values pending (rows address their
+    // keyspace's arena with 32-bit offsets: keep this well under 4 GiB).
+    size_t bytes = 0;
+
+    void Add(Keyspace ks, std::string_view key, std::optional<std::string_view> value) {
+      bytes += key.size() + (value ? value->size() : 0);
+      ++entries;
+      Rows& r = rows[static_cast<size_t>(ks)];
+      if (ks == Keyspace::kTokens) {
+        tokens.Set(key, r.Add(key, value, /*key_in_arena=*/true), r);
+      } else {
+        r.Add(key, value, /*key_in_arena=*/false);
+      }
+    }
+    std::optional<std::optional<std::string>> FindToken(std::string_view key) const {
+      return tokens.Find(key, rows[static_cast<size_t>(Keyspace::kTokens)]);
+    }
+    void Clear() {
+      for (auto& r : rows) r.Clear();
+      tokens.Clear();
+      entries = 0;
+      bytes = 0;
+    }
+  };
+
+  Status HandOff() {
+    TL_RETURN_IF_ERROR(Wait());
+    if (current_->entries == 0) return Status();
+    in_flight_ = current_;
+    current_ = current_ == &loads_[0] ? &loads_[1] : &loads_[0];
+    current_->Clear();
+    ++handed_off_;
+    writer_ = std::thread([this, load = in_flight_, n = handed_off_] { written_ = Write(*load, n); });
+    return Status();
+  }
+  // Waits for the load being written; its status.
+  Status Wait() {
+    if (writer_.joinable()) writer_.join();
+    in_flight_ = nullptr;
+    rocksdb::Status s = std::move(written_);
+    written_ = rocksdb::Status();
+    if (!s.ok()) return FromRocks(s, "bulk-loading projections");
+    return Status();
   }
 
-  rocksdb::Status WriteFile(size_t keyspace, const std::string& path) {
+  // Sorts and writes one SST file per keyspace of `load` (two threads), then
+  // ingests them together.
+  rocksdb::Status Write(Load& load, size_t n) {
+    std::array<rocksdb::Status, kKeyspaceCount> written;
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < kKeyspaceCount;) {
+        if (!load.rows[i].empty()) written[i] = WriteFile(load.rows[i], i, FilePath(i, n));
+      }
+    };
+    std::thread helper(work);
+    work();
+    helper.join();
+
+    std::vector<rocksdb::IngestExternalFileArg> args;
+    for (size_t i = 0; i < kKeyspaceCount; ++i) {
+      if (load.rows[i].empty()) continue;
+      if (!written[i].ok()) return written[i];
+      rocksdb::IngestExternalFileArg arg;
+      arg.column_family = impl_->projections[i];
+      arg.external_files = {FilePath(i, n)};
+      arg.options.move_files = true;
+      args.push_back(std::move(arg));
+    }
+    if (args.empty()) return rocksdb::Status();
+    return impl_->db->IngestExternalFiles(args);
+  }
+
+  std::string FilePath(size_t keyspace, size_t load) const {
+    return dir_ + "/" + std::to_string(keyspace) + "-" + std::to_string(load) + ".sst";
+  }
+
+  // Uncompressed, and without dropping the written pages from the page
+  // cache: the files are level-0 files that background compaction rewrites
+  // (compressed) soon after, so compressing them here was a tenth of a
+  // rebuild's CPU spent on bytes read back once.
+  rocksdb::Status WriteFile(Rows& rows, size_t keyspace, const std::string& path) {
     rocksdb::Options options(impl_->db->GetDBOptions(), impl_->projection_options[keyspace]);
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, impl_->projections[keyspace]);
+    options.compression = rocksdb::kNoCompression;
+    options.compression_per_level.clear();
+    options.bottommost_compression = rocksdb::kDisableCompressionOption;
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, impl_->projections[keyspace],
+                                  /*invalidate_page_cache=*/false);
     auto s = writer.Open(path);
-    if (s.ok()) s = rows_[keyspace].WriteTo(writer);
+    if (s.ok()) s = rows.WriteTo(writer);
     if (s.ok()) s = writer.Finish();
     return s;
   }
 
   const EventStore::Impl* impl_;
   DbReader stored_;  // what earlier loads wrote
-  std::unordered_map<std::string, std::optional<std::string>> tokens_;
-  std::array<Rows, kKeyspaceCount> rows_;
-  size_t entries_ = 0;
-  size_t bytes_ = 0;
-  uint64_t load_ = 0;
+  const size_t entries_per_load_;
+  const std::string dir_;
+  std::array<Load, 2> loads_;
+  Load* current_ = &loads_[0];    // being filled by apply()
+  Load* in_flight_ = nullptr;     // being written by writer_
+  std::thread writer_;
+  rocksdb::Status written_;  // writer_'s result; read after joining it
+  size_t handed_off_ = 0;
+};
+
+// Decoded events in batches, handed from a reading thread to the thread
+// that applies them (a rebuild decodes one step ahead of apply()). Bounded:
+// the reader waits when `kDepth` batches are waiting.
+class DecodedBatches {
+ public:
+  static constexpr size_t kBatch = 4096;
+  static constexpr size_t kDepth = 4;
+
+  // Reader side: false when the consumer has stopped.
+  bool Push(std::vector<Event>& batch) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return full_.size() < kDepth || stopped_; });
+    if (stopped_) return false;
+    full_.push_back(std::move(batch));
+    batch.clear();
+    if (!spare_.empty()) {
+      batch = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    cv_.notify_all();
+    return true;
+  }
+  void Finish(Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    status_ = std::move(status);
+    cv_.notify_all();
+  }
+  // Consumer side: the next batch into `batch` (its old contents are
+  // recycled); false when the reader is done (then see status()).
+  bool Pop(std::vector<Event>& batch) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (batch.capacity() > 0) {
+      batch.clear();
+      spare_.push_back(std::move(batch));
+    }
+    cv_.wait(lock, [&] { return !full_.empty() || finished_; });
+    if (full_.empty()) return false;
+    batch = std::move(full_.front());
+    full_.pop_front();
+    cv_.notify_all();
+    return true;
+  }
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+  Status status() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<Event>> full_;
+  std::vector<std::vector<Event>> spare_;
+  bool finished_ = false;
+  bool stopped_ = false;
+  Status status_;
 };
 
 // Seq, time and the hash chain for `e`, following `head`; then `head` moves.
@@ -629,6 +852,19 @@ uint64_t EventStore::EstimateEntries(Keyspace ks) const {
   uint64_t n = 0;
   if (!impl_->db->GetIntProperty(impl_->projection(ks), "rocksdb.estimate-num-keys", &n)) return 0;
   return n;
+}
+
+bool EventStore::BackgroundWorkPending() const {
+  uint64_t n = 0;
+  for (const char* running : {"rocksdb.num-running-compactions", "rocksdb.num-running-flushes"}) {
+    if (impl_->db->GetIntProperty(running, &n) && n > 0) return true;
+  }
+  for (auto* cf : impl_->handles) {
+    for (const char* due : {"rocksdb.compaction-pending", "rocksdb.mem-table-flush-pending"}) {
+      if (impl_->db->GetIntProperty(cf, due, &n) && n > 0) return true;
+    }
+  }
+  return false;
 }
 
 bool EventStore::writable() const {
@@ -843,26 +1079,60 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   // Each load adds a level-0 file per keyspace; past kPausedLoads of them
   // compaction resumes, so that a long log cannot pile up enough level-0
   // files to stall writes once the rebuild is done.
-  size_t loads = 0;
-  RebuildView view(impl_.get());
+  bool resumed = false;
+  RebuildView view(impl_.get(), entries_per_load);
   LogHead head;
   uint64_t done = 0;
-  Status failed;
-  TL_RETURN_IF_ERROR(ScanDecoded(1, [&](const Event& e) {
-    failed = projector_->Apply(e, view);
-    if (!failed.ok()) return false;
-    head = LogHead{e.seq, e.hash, e.time};
-    ++done;
-    if (view.entries() >= entries_per_load || view.bytes() >= kRebuildBytes) {
-      failed = view.Write();
-      if (!failed.ok()) return false;
-      if (++loads == kPausedLoads) pause.Set("false");
+  // Three stages on their own threads: reading and decoding the log, apply()
+  // (here), and sorting and writing the loads (the view's writer).
+  DecodedBatches decoded;
+  std::thread reader([&] {
+    std::vector<Event> batch;
+    batch.reserve(DecodedBatches::kBatch);
+    Status corrupt;
+    bool stopped = false;
+    Status read = ScanEvents(1, [&](uint64_t seq, std::string_view raw) {
+      auto e = DecodeEvent(raw);
+      if (!e.ok()) {
+        corrupt = CorruptEvent(seq, e.status());
+        return false;
+      }
+      batch.push_back(std::move(*e));
+      if (batch.size() == DecodedBatches::kBatch && !decoded.Push(batch)) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    });
+    if (read.ok()) read = corrupt;
+    if (read.ok() && !stopped && !batch.empty()) decoded.Push(batch);
+    decoded.Finish(std::move(read));
+  });
+  struct JoinReader {
+    DecodedBatches& decoded;
+    std::thread& reader;
+    ~JoinReader() {
+      decoded.Stop();
+      reader.join();
     }
-    if (progress && done % kRebuildChunk == 0) progress(done, total);
-    return true;
-  }));
-  TL_RETURN_IF_ERROR(failed);
-  TL_RETURN_IF_ERROR(view.Write());
+  } join_reader{decoded, reader};
+
+  std::vector<Event> batch;
+  while (decoded.Pop(batch)) {
+    for (const Event& e : batch) {
+      TL_RETURN_IF_ERROR(projector_->Apply(e, view));
+      head = LogHead{e.seq, e.hash, e.time};
+      ++done;
+      TL_RETURN_IF_ERROR(view.MaybeHandOff());
+      if (!resumed && view.loads() >= kPausedLoads) {
+        pause.Set("false");
+        resumed = true;
+      }
+      if (progress && done % kRebuildChunk == 0) progress(done, total);
+    }
+  }
+  TL_RETURN_IF_ERROR(decoded.status());
+  TL_RETURN_IF_ERROR(view.Drain());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->projections.begin(),
                                                 impl_->projections.end());
   if (auto s = db->Flush(rocksdb::FlushOptions(), cfs); !s.ok()) {

@@ -105,6 +105,9 @@ class EventStore {
   LogHead head() const;
   // RocksDB's estimate of the entries in a keyspace (cheap; may be off).
   uint64_t EstimateEntries(Keyspace ks) const;
+  // True while RocksDB has a flush or compaction running or due in any
+  // column family (benchmarks wait for this to clear before they measure).
+  bool BackgroundWorkPending() const;
   // A random key kept in `meta` (created on the first read-write open), for
   // sealing paging cursors so that they survive restarts and backups. Empty
   // when a read-only open finds none.
