@@ -41,9 +41,9 @@ bool IsPointRead(Keyspace ks) {
          ks == Keyspace::kUsers;
 }
 
-constexpr size_t kRebuildEntries = 2'000'000;  // projection entries per bulk load
+constexpr size_t kRebuildEntries = 1'000'000;  // projection entries per bulk load
 constexpr size_t kRebuildBytes = size_t{1} << 30;  // or fewer, when they hold this many bytes
-constexpr size_t kPausedLoads = 8;  // loads ingested before compaction resumes during a rebuild
+constexpr size_t kPausedLoads = 12;  // loads ingested before compaction resumes during a rebuild
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status(Code::kUnavailable, std::string(what) + ": " + s.ToString());
@@ -407,8 +407,20 @@ class RebuildView final : public KeyspaceWriter {
       if (!std::is_sorted(rows_.begin(), rows_.end(), before)) {
         std::sort(rows_.begin(), rows_.end(), before);
       }
+      // Sorted rows address the arena in random order: fetch a few rows
+      // ahead (waiting on each miss was a tenth of a rebuild).
+      constexpr size_t kAhead = 8;
+      auto prefetch = [this](const Row& r) {
+        if (r.value_len != kDeleted && r.value_len > 0) {
+          __builtin_prefetch(arena_.get() + r.value_off);
+          if (r.value_len > 64) __builtin_prefetch(arena_.get() + r.value_off + 64);
+        }
+        if (r.key_len > kHead) __builtin_prefetch(arena_.get() + r.key_off);
+      };
+      for (size_t i = 0; i < std::min(kAhead, rows_.size()); ++i) prefetch(rows_[i]);
       rocksdb::Status s;
       for (size_t i = 0; s.ok() && i < rows_.size(); ++i) {
+        if (i + kAhead < rows_.size()) prefetch(rows_[i + kAhead]);
         const Row& r = rows_[i];
         if (i + 1 < rows_.size() && Key(rows_[i + 1]) == Key(r)) continue;  // superseded
         std::string_view key = Key(r);
