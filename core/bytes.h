@@ -27,6 +27,7 @@ class ByteWriter {
   void OptStr(const std::optional<std::string>& s);
   void OptI64(const std::optional<int64_t>& v);
 
+  void Reserve(size_t n) { out_.reserve(n); }
   const std::string& data() const { return out_; }
   std::string Release() { return std::move(out_); }
 

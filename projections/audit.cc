@@ -10,10 +10,19 @@ namespace {
 
 std::string TenantPrefix(std::string_view tenant) { return std::string(tenant) + '\0'; }
 std::string PairPrefix(std::string_view tenant, std::string_view second) {
-  std::string k = TenantPrefix(tenant);
+  std::string k;
+  k.reserve(tenant.size() + second.size() + 2 + 8);  // room for the seq of a key
+  k.append(tenant);
+  k.push_back('\0');
   k.append(second);
   k.push_back('\0');
   return k;
+}
+
+// prefix + seq in one allocation.
+std::string WithSeq(std::string prefix, std::string_view seq) {
+  prefix.append(seq);
+  return prefix;
 }
 
 std::string IndexValue(const Event& e) {
@@ -32,12 +41,17 @@ bool Involves(const Event& e, std::string_view user) {
 void ApplyAudit(const Event& e, KeyspaceWriter& out) {
   const std::string value = IndexValue(e);
   const std::string seq = EncodeU64(e.seq);
-  out.Put(Keyspace::kAuditTenant, TenantPrefix(e.tenant) + seq, value);
-  if (e.user) out.Put(Keyspace::kAuditUser, PairPrefix(e.tenant, *e.user) + seq, value);
+  std::string tenant_key;
+  tenant_key.reserve(e.tenant.size() + 1 + seq.size());
+  tenant_key.append(e.tenant).push_back('\0');
+  out.Put(Keyspace::kAuditTenant, tenant_key.append(seq), value);
+  if (e.user) out.Put(Keyspace::kAuditUser, WithSeq(PairPrefix(e.tenant, *e.user), seq), value);
   if (e.actor.user && (!e.user || *e.actor.user != *e.user)) {
-    out.Put(Keyspace::kAuditUser, PairPrefix(e.tenant, *e.actor.user) + seq, value);
+    out.Put(Keyspace::kAuditUser, WithSeq(PairPrefix(e.tenant, *e.actor.user), seq), value);
   }
-  if (e.token_id) out.Put(Keyspace::kAuditToken, PairPrefix(e.tenant, *e.token_id) + seq, value);
+  if (e.token_id) {
+    out.Put(Keyspace::kAuditToken, WithSeq(PairPrefix(e.tenant, *e.token_id), seq), value);
+  }
 }
 
 Result<AuditPage> FindAudit(const KeyspaceReader& indexes, const EventFetcher& fetch,

@@ -1,6 +1,7 @@
 #include "projections/records.h"
 
 #include <cstring>
+#include <initializer_list>
 
 #include "core/bytes.h"
 
@@ -9,11 +10,25 @@ namespace tokenlog::projections {
 namespace {
 constexpr uint8_t kRecordVersion = 1;
 
-std::string Join(std::string_view a, std::string_view b) {
-  std::string k(a);
-  k.push_back('\0');
-  k.append(b);
+// The parts, the first `separators` of them each followed by a \0, in one
+// allocation (keys are built for every event a rebuild applies).
+std::string Concat(std::initializer_list<std::string_view> parts, size_t separators) {
+  size_t n = separators;
+  for (auto p : parts) n += p.size();
+  std::string k;
+  k.reserve(n);
+  size_t i = 0;
+  for (auto p : parts) {
+    k.append(p);
+    if (i++ < separators) k.push_back('\0');
+  }
   return k;
+}
+
+std::string U64Bytes(uint64_t v) {
+  std::string b(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
+  return b;  // fits the small-string buffer: no allocation
 }
 
 Status Bad(std::string_view what, std::string_view field) {
@@ -23,18 +38,20 @@ Status Bad(std::string_view what, std::string_view field) {
 }  // namespace
 
 std::string UserTokensPrefix(std::string_view tenant, std::string_view user) {
-  return Join(tenant, user) + '\0';
+  return Concat({tenant, user}, 2);
 }
 std::string UserTokensKey(std::string_view tenant, std::string_view user, uint64_t mint_seq) {
-  return UserTokensPrefix(tenant, user) + EncodeU64(mint_seq);
+  return Concat({tenant, user, U64Bytes(mint_seq)}, 2);
 }
-std::string TenantTokensPrefix(std::string_view tenant) { return std::string(tenant) + '\0'; }
+std::string TenantTokensPrefix(std::string_view tenant) { return Concat({tenant}, 1); }
 std::string TenantTokensKey(std::string_view tenant, uint64_t mint_seq) {
-  return TenantTokensPrefix(tenant) + EncodeU64(mint_seq);
+  return Concat({tenant, U64Bytes(mint_seq)}, 1);
 }
-std::string UsersKey(std::string_view tenant, std::string_view user) { return Join(tenant, user); }
+std::string UsersKey(std::string_view tenant, std::string_view user) {
+  return Concat({tenant, user}, 1);
+}
 std::string ExpiryKey(int64_t expires_at, std::string_view token_id) {
-  return EncodeU64(static_cast<uint64_t>(expires_at)) + std::string(token_id);
+  return Concat({U64Bytes(static_cast<uint64_t>(expires_at)), token_id}, 0);
 }
 std::string HashKey(const Digest& sha256) {
   return std::string(reinterpret_cast<const char*>(sha256.data()), sha256.size());
@@ -42,13 +59,17 @@ std::string HashKey(const Digest& sha256) {
 
 std::string EncodeTokenRecord(const TokenRecord& r) {
   ByteWriter w;
+  // Five length prefixes (at most 5 bytes each), the digest and 41 bytes of
+  // fixed fields at most: one allocation.
+  w.Reserve(r.id.size() + r.tenant.size() + r.user.size() + r.label.size() + r.hint.size() +
+            5 * 5 + r.sha256.size() + 64);
   w.U8(kRecordVersion);
   w.Str(r.id);
   w.Str(r.tenant);
   w.Str(r.user);
   w.Str(r.label);
   w.Str(r.hint);
-  w.Bytes(HashKey(r.sha256));
+  w.Bytes(std::string_view(reinterpret_cast<const char*>(r.sha256.data()), r.sha256.size()));
   w.U64(r.mint_seq);
   w.I64(r.created_at);
   w.OptI64(r.expires_at);
