@@ -1027,8 +1027,13 @@ Status EventStore::ScanDecoded(uint64_t from_seq,
 
 Status EventStore::ScanEvents(
     uint64_t from_seq, const std::function<bool(uint64_t, std::string_view)>& visit) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->events));
+  // A long sequential read: blocks read ahead, and kept out of the block
+  // cache (they would evict what point reads need, and inserting them cost
+  // the scan a tenth of its time).
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  read.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->events));
   std::string start = EncodeU64(from_seq);
   for (it->Seek(start); it->Valid(); it->Next()) {
     if (it->key().size() != 8) {
