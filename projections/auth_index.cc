@@ -32,17 +32,40 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
   thread_local std::string key;  // no allocation for an owner already known
   key.assign(tenant).push_back('\0');
   key.append(user);
-  const size_t hash = TransparentStringHash()(key);
+  const uint64_t hash = std::hash<std::string_view>()(key);
   OwnerShard& shard = owner_shards_[hash % kOwnerShards];
+  auto matches = [&](const OwnerSlot& slot) {
+    if (slot.hash != hash || slot.size != key.size()) return false;
+    if (key.size() <= slot.key.size()) return std::memcmp(slot.key.data(), key.data(), key.size()) == 0;
+    return slot.owner->tenant == tenant && slot.owner->user == user;
+  };
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.owners.find(std::string_view(key));
-  if (it == shard.owners.end()) {
-    auto owner = std::make_unique<Owner>();
-    owner->tenant.assign(tenant);
-    owner->user.assign(user);
-    it = shard.owners.emplace(key, std::move(owner)).first;
+  if ((shard.used + 1) * 4 > shard.slots.size() * 3) {  // keep the load <= 3/4
+    std::vector<OwnerSlot> old = std::move(shard.slots);
+    shard.slots.assign(std::max<size_t>(old.size() * 2, 1024), OwnerSlot{});
+    const size_t mask = shard.slots.size() - 1;
+    for (const OwnerSlot& slot : old) {
+      if (!slot.owner) continue;
+      size_t i = (slot.hash / kOwnerShards) & mask;
+      while (shard.slots[i].owner) i = (i + 1) & mask;
+      shard.slots[i] = slot;
+    }
   }
-  return it->second.get();
+  const size_t mask = shard.slots.size() - 1;
+  size_t i = (hash / kOwnerShards) & mask;  // the low bits chose the shard
+  for (; shard.slots[i].owner; i = (i + 1) & mask) {
+    if (matches(shard.slots[i])) return shard.slots[i].owner;
+  }
+  Owner& owner = shard.owners.emplace_back();
+  owner.tenant.assign(tenant);
+  owner.user.assign(user);
+  OwnerSlot& slot = shard.slots[i];
+  slot.hash = hash;
+  slot.owner = &owner;
+  slot.size = static_cast<uint32_t>(key.size());
+  if (key.size() <= slot.key.size()) std::memcpy(slot.key.data(), key.data(), key.size());
+  ++shard.used;
+  return &owner;
 }
 
 void AuthIndex::Upsert(const TokenRecordView& record) {

@@ -17,17 +17,16 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/sha256.h"
-#include "core/string_hash.h"
 
 #include "core/ports.h"
 #include "core/token.h"
@@ -115,13 +114,22 @@ class AuthIndex {
   static void Grow(Shard& shard, size_t slots);
 
   std::unique_ptr<Shard[]> shards_;
+  // Owners: tenant \0 user -> Owner, open addressing again. A slot holds
+  // the key itself when it fits (most do), so that interning a known owner,
+  // done for every token loaded, costs one cache line instead of a bucket,
+  // a node and the key's heap copy (that was most of a start-up).
   static constexpr size_t kOwnerShards = 16;
+  struct OwnerSlot {
+    uint64_t hash = 0;
+    Owner* owner = nullptr;  // nullptr: an empty slot
+    uint32_t size = 0;       // of the key
+    std::array<char, 44> key{};  // the key when size <= 44
+  };
   struct OwnerShard {
     std::mutex mu;
-    // tenant \0 user -> owner
-    std::unordered_map<std::string, std::unique_ptr<Owner>, TransparentStringHash,
-                       std::equal_to<>>
-        owners;  // GUARDED_BY(mu)
+    std::vector<OwnerSlot> slots;  // GUARDED_BY(mu); size a power of two, or 0
+    size_t used = 0;               // GUARDED_BY(mu)
+    std::deque<Owner> owners;      // GUARDED_BY(mu); never moved or freed
   };
   std::unique_ptr<OwnerShard[]> owner_shards_;
 };
