@@ -1,0 +1,98 @@
+// The check's in-memory index on its own: owners interned by (tenant, user)
+// whatever the key length, across table growth, with deactivation reaching
+// exactly the owner it names.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/sha256.h"
+#include "projections/auth_index.h"
+#include "projections/records.h"
+
+using namespace tokenlog;
+using tokenlog::projections::AuthIndex;
+
+namespace {
+
+// "tok_" + 16 base62 characters, distinct for each n.
+std::string TokenId(size_t n) {
+  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string id = "tok_";
+  for (int i = 0; i < 16; ++i, n /= 62) id.push_back(kDigits[n % 62]);
+  return id;
+}
+
+}  // namespace
+
+TEST_CASE("owners are interned by tenant and user, short and long keys alike") {
+  AuthIndex index;
+  // Keys (tenant \0 user) of 10 to ~90 bytes: both sides of the 44 bytes an
+  // owner slot holds inline. The same user names in two tenants, and names
+  // that differ only past the 44th byte.
+  std::vector<std::pair<std::string, std::string>> owners;
+  for (size_t i = 0; i < 9000; ++i) {
+    std::string user = "u" + std::to_string(i) + "@x.example";
+    if (i % 3 == 1) user = std::string(50, 'l') + std::to_string(i) + "@example.com";
+    if (i % 3 == 2) user = std::string(60, 'p') + "@example.com" + std::to_string(i);
+    owners.emplace_back(i % 2 ? "acme" : "globex", user);
+    owners.emplace_back(i % 2 ? "globex" : "acme", user);
+  }
+  // Three tokens per owner: 54,000 tokens, 18,000 owners (past every
+  // table's first size, so both tables grow while in use).
+  std::map<std::string, size_t> owner_of;  // token id -> index in owners
+  size_t n = 0;
+  for (size_t round = 0; round < 3; ++round) {
+    for (size_t o = 0; o < owners.size(); ++o) {
+      TokenRecord t;
+      t.id = TokenId(n++);
+      t.tenant = owners[o].first;
+      t.user = owners[o].second;
+      t.label = "label";
+      t.hint = "hint";
+      t.sha256 = Sha256(t.id);
+      t.mint_seq = n;
+      t.created_at = 1;
+      REQUIRE(index.OnWrite(Keyspace::kTokens, t.id, projections::EncodeTokenRecord(t)).ok());
+      owner_of[t.id] = o;
+    }
+  }
+  REQUIRE(index.size() == owner_of.size());
+
+  // Deactivate every seventh owner.
+  for (size_t o = 0; o < owners.size(); o += 7) {
+    REQUIRE(index.OnWrite(Keyspace::kUsers,
+                          projections::UsersKey(owners[o].first, owners[o].second),
+                          projections::EncodeDeactivation(1))
+                .ok());
+  }
+
+  std::vector<const AuthIndex::Owner*> interned(owners.size(), nullptr);
+  size_t checked = 0;
+  for (const auto& [id, o] : owner_of) {
+    auto m = index.Find(Sha256(id));
+    REQUIRE(m);
+    CHECK(m->token_id() == id);
+    CHECK(m->owner->tenant == owners[o].first);
+    CHECK(m->owner->user == owners[o].second);
+    CHECK(m->owner->deactivated.load() == (o % 7 == 0));
+    // One Owner per (tenant, user): every token of it points to the same.
+    if (interned[o] == nullptr) interned[o] = m->owner;
+    CHECK(m->owner == interned[o]);
+    ++checked;
+  }
+  CHECK(checked == 54000);
+  // Distinct owners are distinct objects.
+  std::map<const AuthIndex::Owner*, size_t> distinct;
+  for (const auto* p : interned) ++distinct[p];
+  CHECK(distinct.size() == owners.size());
+
+  // Reactivation reaches the same owner.
+  REQUIRE(index.OnWrite(Keyspace::kUsers, projections::UsersKey(owners[7].first, owners[7].second),
+                        std::nullopt)
+              .ok());
+  CHECK_FALSE(interned[7]->deactivated.load());
+  CHECK(interned[14]->deactivated.load());
+}
