@@ -59,7 +59,7 @@ std::string HashKey(const Digest& sha256) {
 
 std::string EncodeTokenRecord(const TokenRecord& r) {
   ByteWriter w;
-  // Five length prefixes (at most 5 bytes each), the digest and 41 bytes of
+  // Five length prefixes (at most 5 bytes each), the digest and 46 bytes of
   // fixed fields at most: one allocation.
   w.Reserve(r.id.size() + r.tenant.size() + r.user.size() + r.label.size() + r.hint.size() +
             5 * 5 + r.sha256.size() + 64);

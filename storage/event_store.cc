@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -175,7 +177,7 @@ class DbReader final : public KeyspaceReader {
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
     // A scan without a prefix walks the keyspace in bulk (loading the
-    // check's index, verify, the expiry sweep's first keys): its blocks stay
+    // check's index, verify): its blocks stay
     // out of the block cache, where they would evict what point reads and
     // pages need (and inserting them cost loading the index a fifth of its
     // time).
@@ -288,21 +290,28 @@ class BatchView final : public KeyspaceWriter {
 // holds every earlier load.
 class RebuildView final : public KeyspaceWriter {
  public:
-  RebuildView(const EventStore::Impl* impl, size_t entries_per_load)
+  // `cleared`: the keyspaces that held entries and were emptied with a range
+  // tombstone (their bulk-loaded files land in level 0, see WriteFile()).
+  RebuildView(const EventStore::Impl* impl, size_t entries_per_load,
+              const std::array<bool, kKeyspaceCount>& cleared)
       : impl_(impl),
         stored_(impl),
         entries_per_load_(entries_per_load),
-        dir_(impl->db->GetName() + "/rebuild.tmp") {
-    // Any keyspace may take most of a load's rows; arenas hold 64 bytes a
-    // row on average before they regrow (only the pages used are touched).
-    for (auto& load : loads_) {
-      for (auto& rows : load.rows) rows.Reserve(entries_per_load_ + 1, (entries_per_load_ + 1) * 64);
-    }
+        dir_(impl->db->GetName() + "/rebuild.tmp"),
+        cleared_(cleared) {}
+  // Files left by a rebuild that crashed may still be hard links to live,
+  // ingested SSTs: they are unlinked before files of the same names are
+  // written, and the rebuild stops if they cannot be.
+  Status Init() {
     std::error_code ec;
-    // Files left by a rebuild that crashed may still be hard links to live,
-    // ingested SSTs: unlink them before writing files of the same names.
     std::filesystem::remove_all(dir_, ec);
-    std::filesystem::create_directories(dir_, ec);
+    if (ec || std::filesystem::exists(dir_, ec)) {
+      return Status(Code::kUnavailable, "cannot empty " + dir_ + ": " + ec.message());
+    }
+    if (!std::filesystem::create_directories(dir_, ec) || ec) {
+      return Status(Code::kUnavailable, "cannot create " + dir_ + ": " + ec.message());
+    }
+    return Status();
   }
   ~RebuildView() override {
     (void)Wait();
@@ -389,14 +398,17 @@ class RebuildView final : public KeyspaceWriter {
       rows_.clear();
       arena_size_ = 0;
     }
-    // Room for `rows` rows and `bytes` of arena without regrowing (growth
-    // copies, and touches fresh memory twice). Untouched room costs nothing.
-    void Reserve(size_t rows, size_t bytes) {
-      rows_.reserve(rows);
+    // Room for as many rows and arena bytes as `other` holds, and an eighth
+    // more, without regrowing (growth copies, and touches fresh memory
+    // twice). Sized from a load actually filled, not from a bound.
+    void ReserveLike(const Rows& other) {
+      rows_.reserve(other.rows_.size() + other.rows_.size() / 8);
+      const size_t bytes = other.arena_size_ + other.arena_size_ / 8;
       if (arena_capacity_ < bytes) {
-        arena_.reset(new char[bytes]);
+        std::unique_ptr<char[]> grown(new char[bytes]);
+        if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
+        arena_ = std::move(grown);
         arena_capacity_ = bytes;
-        arena_size_ = 0;
       }
     }
     // Sorts by key, then arrival (most keyspaces arrive sorted already: the
@@ -570,8 +582,20 @@ class RebuildView final : public KeyspaceWriter {
     in_flight_ = current_;
     current_ = current_ == &loads_[0] ? &loads_[1] : &loads_[0];
     current_->Clear();
+    for (size_t i = 0; i < kKeyspaceCount; ++i) current_->rows[i].ReserveLike(in_flight_->rows[i]);
     ++handed_off_;
-    writer_ = std::thread([this, load = in_flight_, n = handed_off_] { written_ = Write(*load, n); });
+    auto write = [this, load = in_flight_, n = handed_off_] {
+      try {
+        written_ = Write(*load, n);
+      } catch (const std::exception& e) {  // bad_alloc, system_error
+        written_ = rocksdb::Status::Aborted("bulk load", e.what());
+      }
+    };
+    try {
+      writer_ = std::thread(write);
+    } catch (const std::system_error&) {
+      write();  // no thread to be had: write this load here, then go on
+    }
     return Status();
   }
   // Waits for the load being written; its status.
@@ -591,12 +615,22 @@ class RebuildView final : public KeyspaceWriter {
     std::atomic<size_t> next{0};
     auto work = [&] {
       for (size_t i; (i = next.fetch_add(1)) < kKeyspaceCount;) {
-        if (!load.rows[i].empty()) written[i] = WriteFile(load.rows[i], i, FilePath(i, n));
+        if (load.rows[i].empty()) continue;
+        try {
+          written[i] = WriteFile(load.rows[i], i, FilePath(i, n));
+        } catch (const std::exception& e) {  // bad_alloc
+          written[i] = rocksdb::Status::Aborted("writing a bulk-load file", e.what());
+        }
       }
     };
-    std::thread helper(work);
+    std::thread helper;
+    try {
+      helper = std::thread(work);
+    } catch (const std::system_error&) {
+      // One thread does all the keyspaces.
+    }
     work();
-    helper.join();
+    if (helper.joinable()) helper.join();
 
     std::vector<rocksdb::IngestExternalFileArg> args;
     for (size_t i = 0; i < kKeyspaceCount; ++i) {
@@ -616,15 +650,21 @@ class RebuildView final : public KeyspaceWriter {
     return dir_ + "/" + std::to_string(keyspace) + "-" + std::to_string(load) + ".sst";
   }
 
-  // Uncompressed, and without dropping the written pages from the page
-  // cache: the files are level-0 files that background compaction rewrites
-  // (compressed) soon after, so compressing them here was a tenth of a
-  // rebuild's CPU spent on bytes read back once.
+  // Without dropping the written pages from the page cache (ingestion and
+  // the first reads want them). A keyspace that was cleared with a range
+  // tombstone gets its files in level 0 (they overlap the tombstone), which
+  // background compaction rewrites compressed: those are written
+  // uncompressed, since compressing them was a tenth of a rebuild's CPU
+  // spent on bytes read back once. A keyspace that was empty (a new store,
+  // a backup's copy) gets its first files in the lowest levels, where
+  // nothing would rewrite them: those keep the keyspace's compression.
   rocksdb::Status WriteFile(Rows& rows, size_t keyspace, const std::string& path) {
     rocksdb::Options options(impl_->db->GetDBOptions(), impl_->projection_options[keyspace]);
-    options.compression = rocksdb::kNoCompression;
-    options.compression_per_level.clear();
-    options.bottommost_compression = rocksdb::kDisableCompressionOption;
+    if (cleared_[keyspace]) {
+      options.compression = rocksdb::kNoCompression;
+      options.compression_per_level.clear();
+      options.bottommost_compression = rocksdb::kDisableCompressionOption;
+    }
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, impl_->projections[keyspace],
                                   /*invalidate_page_cache=*/false);
     auto s = writer.Open(path);
@@ -637,6 +677,7 @@ class RebuildView final : public KeyspaceWriter {
   DbReader stored_;  // what earlier loads wrote
   const size_t entries_per_load_;
   const std::string dir_;
+  const std::array<bool, kKeyspaceCount> cleared_;
   std::array<Load, 2> loads_;
   Load* current_ = &loads_[0];    // being filled by apply()
   Load* in_flight_ = nullptr;     // being written by writer_
@@ -1062,7 +1103,9 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   // (Dropping and recreating them would be simpler, but RocksDB 7.8's
   // secondary instances, which the tools use, crash on a MANIFEST that holds
   // dropped column families.)
-  for (auto* cf : impl_->projections) {
+  std::array<bool, kKeyspaceCount> cleared{};
+  for (size_t i = 0; i < kKeyspaceCount; ++i) {
+    auto* cf = impl_->projections[i];
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
     it->SeekToLast();
     if (!it->status().ok()) return FromRocks(it->status(), "reading a projection");
@@ -1071,6 +1114,7 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
     end.push_back('\0');  // just after the last key
     auto s = db->DeleteRange(rocksdb::WriteOptions(), cf, "", end);
     if (!s.ok()) return FromRocks(s, "clearing a projection");
+    cleared[i] = true;
   }
 
   uint64_t total = 0;
@@ -1103,13 +1147,14 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   // compaction resumes, so that a long log cannot pile up enough level-0
   // files to stall writes once the rebuild is done.
   bool resumed = false;
-  RebuildView view(impl_.get(), entries_per_load);
+  RebuildView view(impl_.get(), entries_per_load, cleared);
+  TL_RETURN_IF_ERROR(view.Init());
   LogHead head;
   uint64_t done = 0;
   // Three stages on their own threads: reading and decoding the log, apply()
   // (here), and sorting and writing the loads (the view's writer).
   DecodedBatches decoded;
-  std::thread reader([&] {
+  auto read_log = [&] {
     std::vector<Event> batch;
     batch.reserve(DecodedBatches::kBatch);
     Status corrupt;
@@ -1130,7 +1175,19 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
     if (read.ok()) read = corrupt;
     if (read.ok() && !stopped && !batch.empty()) decoded.Push(batch);
     decoded.Finish(std::move(read));
-  });
+  };
+  std::thread reader;
+  try {
+    reader = std::thread([&] {
+      try {
+        read_log();
+      } catch (const std::exception& e) {  // bad_alloc
+        decoded.Finish(Status(Code::kUnavailable, std::string("reading the log: ") + e.what()));
+      }
+    });
+  } catch (const std::system_error& e) {
+    return Status(Code::kUnavailable, std::string("cannot start the rebuild's reader: ") + e.what());
+  }
   struct JoinReader {
     DecodedBatches& decoded;
     std::thread& reader;
@@ -1158,7 +1215,11 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   TL_RETURN_IF_ERROR(view.Drain());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->projections.begin(),
                                                 impl_->projections.end());
-  if (auto s = db->Flush(rocksdb::FlushOptions(), cfs); !s.ok()) {
+  // Not waiting for level 0 to drain below the stall trigger: on a long log
+  // compaction may still be catching up, and the rebuild is complete.
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  if (auto s = db->Flush(flush, cfs); !s.ok()) {
     return FromRocks(s, "flushing projections");
   }
   rocksdb::WriteBatch meta;

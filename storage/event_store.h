@@ -131,8 +131,8 @@ class EventStore {
                     const std::function<bool(uint64_t seq, std::string_view raw)>& visit) const;
 
   // Drops every projection and replays `events` into them, bulk-loading
-  // them `entries_per_load` projection entries at a time (0: the default, a
-  // few million; tests use small loads to cover chunk boundaries). `progress`
+  // them `entries_per_load` projection entries at a time (0: the default,
+  // 1M; tests use small loads to cover chunk boundaries). `progress`
   // is called every few thousand events with (done, total).
   Status Rebuild(const std::function<void(uint64_t, uint64_t)>& progress = nullptr,
                  size_t entries_per_load = 0);
