@@ -14,13 +14,14 @@ std::optional<UsageLedger::IdKey> UsageLedger::IdKey::Of(std::string_view id) {
   return k;
 }
 
-UsageLedger::Entry* UsageLedger::Find(TokenRef token) {
-  auto key = IdKey::Of(token.id);
-  if (!key) return nullptr;
-  auto it = entries_.find(*key);
-  if (it != entries_.end()) return &it->second;
-  if (entries_.size() >= config_.max_tokens) return nullptr;
-  Entry& e = entries_[*key];
+UsageLedger::Entry* UsageLedger::FindOrAdd(Shard& shard, const IdKey& key, TokenRef token) {
+  auto it = shard.entries.find(key);
+  if (it != shard.entries.end()) return &it->second;
+  // Shards are locked one at a time: the bound may be passed by the few
+  // entries being added at the same moment, never by more.
+  if (tracked_.load(std::memory_order_relaxed) >= config_.max_tokens) return nullptr;
+  tracked_.fetch_add(1, std::memory_order_relaxed);
+  Entry& e = shard.entries[key];
   e.tenant = token.tenant;
   e.user = token.user;
   return &e;
@@ -28,8 +29,11 @@ UsageLedger::Entry* UsageLedger::Find(TokenRef token) {
 
 void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
                             std::string_view user_agent, int64_t now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Entry* e = Find(token);
+  auto key = IdKey::Of(token.id);
+  if (!key) return;
+  Shard& shard = ShardOf(*key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  Entry* e = FindOrAdd(shard, *key, token);
   if (!e) return;
   PendingUse& u = e->use;
   if (u.count == 0) u.first_at = now;
@@ -46,8 +50,11 @@ void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
                                std::string_view claimed_user, std::string_view ip,
                                std::string_view user_agent, int64_t now) {
   (void)now;
-  std::lock_guard<std::mutex> lock(mu_);
-  Entry* e = Find(token);
+  auto key = IdKey::Of(token.id);
+  if (!key) return;
+  Shard& shard = ShardOf(*key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  Entry* e = FindOrAdd(shard, *key, token);
   if (!e) return;
   PendingDenial& d = e->denial;
   ++d.count;
@@ -59,8 +66,13 @@ void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
 
 std::vector<Event> UsageLedger::TakeDue(int64_t now, bool everything) {
   std::vector<Event> out;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = entries_.begin(); it != entries_.end();) {
+  for (size_t i = 0; i < kShards; ++i) TakeDue(shards_[i], now, everything, out);
+  return out;
+}
+
+void UsageLedger::TakeDue(Shard& shard, int64_t now, bool everything, std::vector<Event>& out) {
+  std::lock_guard<std::mutex> lock(shard.mu);
+  for (auto it = shard.entries.begin(); it != shard.entries.end();) {
     Entry& e = it->second;
     auto base = [&](Actor actor) {
       Event ev;
@@ -94,21 +106,24 @@ std::vector<Event> UsageLedger::TakeDue(int64_t now, bool everything) {
     bool denial_quiet =
         !e.last_denial_event_at || now - *e.last_denial_event_at >= config_.denial_interval_ms;
     if (e.use.count == 0 && e.denial.count == 0 && use_quiet && denial_quiet) {
-      it = entries_.erase(it);
+      it = shard.entries.erase(it);
+      tracked_.fetch_sub(1, std::memory_order_relaxed);
     } else {
       ++it;
     }
   }
-  return out;
 }
 
 void UsageLedger::Requeue(const std::vector<Event>& events) {
-  std::lock_guard<std::mutex> lock(mu_);
   for (const Event& ev : events) {
     if (!ev.token_id || !ev.user) continue;
     auto key = IdKey::Of(*ev.token_id);
     if (!key) continue;
-    Entry& e = entries_[*key];
+    Shard& shard = ShardOf(*key);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto [it, added] = shard.entries.try_emplace(*key);
+    if (added) tracked_.fetch_add(1, std::memory_order_relaxed);  // a requeue is never dropped
+    Entry& e = it->second;
     e.tenant = ev.tenant;
     e.user = *ev.user;
     if (const auto* used = std::get_if<TokenUsed>(&ev.data)) {
@@ -135,11 +150,12 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
 }
 
 std::optional<int64_t> UsageLedger::LastUsed(std::string_view token_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
   auto key = IdKey::Of(token_id);
   if (!key) return std::nullopt;
-  auto it = entries_.find(*key);
-  if (it == entries_.end()) return std::nullopt;
+  const Shard& shard = ShardOf(*key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.entries.find(*key);
+  if (it == shard.entries.end()) return std::nullopt;
   return it->second.last_used;
 }
 

@@ -7,11 +7,15 @@
 // then at most one token.used per token per usage interval and one
 // auth.denied per token per denial interval. Nothing here is durable: a crash
 // loses at most the pending counts, by design (usage is never fsynced on the
-// check's path). Thread-safe; the clock is passed in.
+// check's path). Thread-safe; the clock is passed in. Sharded by token id, so
+// that a check thread preempted while it holds one shard's lock (64 threads
+// on 2 cores) stalls only the checks of that shard's tokens.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,8 +45,8 @@ class UsageLedger {
   void RecordDenial(TokenRef token, DenyReason reason, std::string_view claimed_user,
                     std::string_view ip, std::string_view user_agent, int64_t now);
 
-  // The events due at `now` (every pending one when `everything`), oldest
-  // token first; their counts leave the ledger. Events carry no seq or time.
+  // The events due at `now` (every pending one when `everything`); their
+  // counts leave the ledger. Events carry no seq or time.
   std::vector<Event> TakeDue(int64_t now, bool everything);
   // Puts back the counts of events that could not be appended.
   void Requeue(const std::vector<Event>& events);
@@ -89,11 +93,20 @@ class UsageLedger {
     size_t operator()(const IdKey& k) const { return std::hash<std::string_view>()(k.view()); }
   };
 
-  Entry* Find(TokenRef token);  // REQUIRES: mu_ held; nullptr when full or the id is too long
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<IdKey, Entry, IdKeyHash> entries;  // GUARDED_BY(mu)
+  };
+  Shard& ShardOf(const IdKey& key) const { return shards_[IdKeyHash()(key) % kShards]; }
+  // The entry of `key` in `shard`, created when absent and the ledger is not
+  // full; nullptr when full. REQUIRES: shard.mu held.
+  Entry* FindOrAdd(Shard& shard, const IdKey& key, TokenRef token);
+  void TakeDue(Shard& shard, int64_t now, bool everything, std::vector<Event>& out);
 
   const UsageLedgerConfig config_;
-  mutable std::mutex mu_;
-  std::unordered_map<IdKey, Entry, IdKeyHash> entries_;  // GUARDED_BY(mu_)
+  std::unique_ptr<Shard[]> shards_{new Shard[kShards]};
+  std::atomic<size_t> tracked_{0};  // entries over all shards
 };
 
 }  // namespace tokenlog

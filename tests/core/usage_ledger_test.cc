@@ -1,6 +1,10 @@
 // UsageLedger: throttled token.used / auth.denied from in-memory counts.
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <thread>
+#include <vector>
+
 #include "core/usage_ledger.h"
 
 using namespace tokenlog;
@@ -110,4 +114,40 @@ TEST_CASE("ids up to 31 bytes are tracked, longer ones (never a token id) are no
   CHECK(due[0].token_id == longest);
   CHECK(ledger.LastUsed(longest) == kT0);
   CHECK_FALSE(ledger.LastUsed(too_long).has_value());
+}
+
+TEST_CASE("concurrent uses over many tokens are counted exactly; forgotten tokens free their room") {
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 500});
+  auto id = [](size_t n) {
+    std::string s = std::to_string(n);
+    return "tok_" + std::string(16 - s.size(), '0') + s;
+  };
+  // 4 threads, 200 uses each, over 400 tokens (every token used twice, by
+  // different threads, across the ledger's shards).
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < 200; ++i) {
+        ledger.RecordUse(Token(id((t * 200 + i) % 400)).ref(), "ip", "ua", kT0);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto due = ledger.TakeDue(kT0 + 1, true);
+  uint64_t uses = 0;
+  std::set<std::string> tokens;
+  for (const auto& e : due) {
+    uses += std::get<TokenUsed>(e.data).count;
+    tokens.insert(*e.token_id);
+  }
+  CHECK(due.size() == 400);
+  CHECK(tokens.size() == 400);
+  CHECK(uses == 800);
+  // Past the interval with nothing pending, the 400 are forgotten: 500 new
+  // tokens fit, the 501st does not.
+  CHECK(ledger.TakeDue(kT0 + 10 * kMinute + 1, false).empty());
+  for (size_t i = 1000; i < 1501; ++i) {
+    ledger.RecordUse(Token(id(i)).ref(), "ip", "ua", kT0 + 11 * kMinute);
+  }
+  CHECK(ledger.TakeDue(kT0 + 11 * kMinute + 1, true).size() == 500);
 }
