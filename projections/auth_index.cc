@@ -36,7 +36,9 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
   OwnerShard& shard = owner_shards_[hash % kOwnerShards];
   auto matches = [&](const OwnerSlot& slot) {
     if (slot.hash != hash || slot.size != key.size()) return false;
-    if (key.size() <= slot.key.size()) return std::memcmp(slot.key.data(), key.data(), key.size()) == 0;
+    if (key.size() <= slot.key.size()) {
+      return std::memcmp(slot.key.data(), key.data(), key.size()) == 0;
+    }
     return slot.owner->tenant == tenant && slot.owner->user == user;
   };
   std::lock_guard<std::mutex> lock(shard.mu);

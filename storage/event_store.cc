@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <system_error>
 #include <thread>
-#include <unordered_map>
 
 #include "core/bytes.h"
 #include "core/event_codec.h"
@@ -177,10 +176,9 @@ class DbReader final : public KeyspaceReader {
   Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
               const ScanVisitor& visit) const override {
     // A scan without a prefix walks the keyspace in bulk (loading the
-    // check's index, verify): its blocks stay
-    // out of the block cache, where they would evict what point reads and
-    // pages need (and inserting them cost loading the index a fifth of its
-    // time).
+    // check's index, verify): its blocks stay out of the block cache, where
+    // they would evict what point reads and pages need (and inserting them
+    // cost loading the index a fifth of its time).
     rocksdb::ReadOptions read;
     read.fill_cache = !prefix.empty();
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->projection(ks)));
@@ -342,9 +340,7 @@ class RebuildView final : public KeyspaceWriter {
   void Put(Keyspace ks, std::string_view key, std::string_view value) override {
     current_->Add(ks, key, value);
   }
-  void Delete(Keyspace ks, std::string_view key) override {
-    current_->Add(ks, key, std::nullopt);
-  }
+  void Delete(Keyspace ks, std::string_view key) override { current_->Add(ks, key, std::nullopt); }
 
   // Once the load being filled is full, waits for the previous one to be
   // ingested and starts writing this one. A write's error surfaces at the
@@ -679,8 +675,8 @@ class RebuildView final : public KeyspaceWriter {
   const std::string dir_;
   const std::array<bool, kKeyspaceCount> cleared_;
   std::array<Load, 2> loads_;
-  Load* current_ = &loads_[0];    // being filled by apply()
-  Load* in_flight_ = nullptr;     // being written by writer_
+  Load* current_ = &loads_[0];  // being filled by apply()
+  Load* in_flight_ = nullptr;   // being written by writer_
   std::thread writer_;
   rocksdb::Status written_;  // writer_'s result; read after joining it
   size_t handed_off_ = 0;
@@ -1186,7 +1182,8 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
       }
     });
   } catch (const std::system_error& e) {
-    return Status(Code::kUnavailable, std::string("cannot start the rebuild's reader: ") + e.what());
+    return Status(Code::kUnavailable,
+                  std::string("cannot start the rebuild's reader: ") + e.what());
   }
   struct JoinReader {
     DecodedBatches& decoded;
