@@ -15,6 +15,14 @@ char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 
 }  // namespace
 
 std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header_value) {
+  BasicBuffer buffer;
+  auto view = ParseBasicAuthorization(header_value, buffer);
+  if (!view) return std::nullopt;
+  return BasicCredentials{std::string(view->username), std::string(view->password)};
+}
+
+std::optional<BasicCredentialsView> ParseBasicAuthorization(std::string_view header_value,
+                                                            BasicBuffer& buffer) {
   if (header_value.size() > kMaxBasicAuthorizationBytes) return std::nullopt;
   while (!header_value.empty() && IsOws(header_value.front())) header_value.remove_prefix(1);
   while (!header_value.empty() && IsOws(header_value.back())) header_value.remove_suffix(1);
@@ -28,14 +36,13 @@ std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header_
   if (rest.front() != ' ') return std::nullopt;
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
 
-  std::optional<std::string> decoded = DecodeBase64(rest, Base64Variant::kStandardPadded);
-  if (!decoded) return std::nullopt;
-  const size_t colon = decoded->find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  BasicCredentials credentials;
-  credentials.username = decoded->substr(0, colon);
-  credentials.password = decoded->substr(colon + 1);
-  return credentials;
+  // The decoded bytes are fewer than the header's: they fit the buffer.
+  auto n = DecodeBase64Into(rest, Base64Variant::kStandardPadded, buffer.data(), buffer.size());
+  if (!n) return std::nullopt;
+  const std::string_view decoded(buffer.data(), *n);
+  const size_t colon = decoded.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return BasicCredentialsView{decoded.substr(0, colon), decoded.substr(colon + 1)};
 }
 
 }  // namespace tokenlog::api

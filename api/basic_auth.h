@@ -2,6 +2,7 @@
 // "OData authentication check").
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,5 +28,15 @@ struct BasicCredentials {
 // nullopt for a value over kMaxBasicAuthorizationBytes, another scheme, bad
 // base64 or no ':'. Never throws beyond std::bad_alloc; linear in the input.
 std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header_value);
+
+// The same, without allocating: the decoded bytes go to `buffer` and the
+// halves point into it (valid while `buffer` lives and is not reused).
+struct BasicCredentialsView {
+  std::string_view username;
+  std::string_view password;
+};
+using BasicBuffer = std::array<char, kMaxBasicAuthorizationBytes>;
+std::optional<BasicCredentialsView> ParseBasicAuthorization(std::string_view header_value,
+                                                            BasicBuffer& buffer);
 
 }  // namespace tokenlog::api

@@ -391,7 +391,8 @@ Reply Service::Check(const httplib::Request& req) {
   };
   auto header = req.headers.find("Authorization");
   if (header == req.headers.end()) return deny(DenyMetric::kMissing);
-  auto creds = ParseBasicAuthorization(header->second);
+  BasicBuffer decoded;  // no allocation for the credentials
+  auto creds = ParseBasicAuthorization(header->second, decoded);
   if (!creds) return deny(DenyMetric::kMalformed);
   if (!ValidateTokenValue(creds->password).ok()) return deny(DenyMetric::kBadChecksum);
 

@@ -27,6 +27,15 @@ constexpr std::array<int8_t, 256> kUrlTable = MakeTable(kUrl);
 }  // namespace
 
 std::optional<std::string> DecodeBase64(std::string_view in, Base64Variant variant) {
+  std::string out(in.size() / 4 * 3 + 2, '\0');
+  auto n = DecodeBase64Into(in, variant, out.data(), out.size());
+  if (!n) return std::nullopt;
+  out.resize(*n);
+  return out;
+}
+
+std::optional<size_t> DecodeBase64Into(std::string_view in, Base64Variant variant, char* out,
+                                       size_t capacity) {
   const bool padded = variant == Base64Variant::kStandardPadded;
   const auto& table = padded ? kStandardTable : kUrlTable;
   std::string_view data = in;
@@ -38,8 +47,7 @@ std::optional<std::string> DecodeBase64(std::string_view in, Base64Variant varia
   } else if (in.size() % 4 == 1) {
     return std::nullopt;
   }
-  std::string out;
-  out.reserve(data.size() / 4 * 3 + 2);
+  size_t n = 0;
   uint32_t acc = 0;
   int bits = 0;
   for (char c : data) {
@@ -49,12 +57,13 @@ std::optional<std::string> DecodeBase64(std::string_view in, Base64Variant varia
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+      if (n == capacity) return std::nullopt;
+      out[n++] = static_cast<char>((acc >> bits) & 0xFF);
       acc &= (1u << bits) - 1;
     }
   }
   if (acc != 0) return std::nullopt;  // non-canonical unused bits
-  return out;
+  return n;
 }
 
 std::string EncodeBase64(std::string_view in, Base64Variant variant) {

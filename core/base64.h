@@ -18,6 +18,11 @@ enum class Base64Variant {
 };
 
 std::optional<std::string> DecodeBase64(std::string_view in, Base64Variant variant);
+// The same decoding into `out` (room for `capacity` bytes, at least
+// in.size() / 4 * 3 + 2 always suffices): the number of bytes written, or
+// nullopt when `in` is not valid or the bytes do not fit. No allocation.
+std::optional<size_t> DecodeBase64Into(std::string_view in, Base64Variant variant, char* out,
+                                       size_t capacity);
 std::string EncodeBase64(std::string_view in, Base64Variant variant);
 
 }  // namespace tokenlog
