@@ -1,6 +1,8 @@
 #include "core/usage_ledger.h"
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "core/label.h"
 
@@ -17,11 +19,22 @@ std::optional<UsageLedger::IdKey> UsageLedger::IdKey::Of(std::string_view id) {
 UsageLedger::Entry* UsageLedger::FindOrAdd(Shard& shard, const IdKey& key, TokenRef token) {
   auto it = shard.entries.find(key);
   if (it != shard.entries.end()) return &it->second;
-  // Shards are locked one at a time: the bound may be passed by the few
-  // entries being added at the same moment, never by more.
-  if (tracked_.load(std::memory_order_relaxed) >= config_.max_tokens) return nullptr;
-  tracked_.fetch_add(1, std::memory_order_relaxed);
+  // A place is reserved before the entry is added (shards are locked one at
+  // a time, so the bound is kept by the counter) and given back if adding
+  // it throws.
+  size_t n = tracked_.load(std::memory_order_relaxed);
+  do {
+    if (n >= config_.max_tokens) return nullptr;
+  } while (!tracked_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  struct GiveBack {
+    std::atomic<size_t>& tracked;
+    bool added = false;
+    ~GiveBack() {
+      if (!added) tracked.fetch_sub(1, std::memory_order_relaxed);
+    }
+  } give_back{tracked_};
   Entry& e = shard.entries[key];
+  give_back.added = true;
   e.tenant = token.tenant;
   e.user = token.user;
   return &e;
@@ -66,7 +79,14 @@ void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
 
 std::vector<Event> UsageLedger::TakeDue(int64_t now, bool everything) {
   std::vector<Event> out;
-  for (size_t i = 0; i < kShards; ++i) TakeDue(shards_[i], now, everything, out);
+  std::vector<Event> shard_events;
+  for (size_t i = 0; i < kShards; ++i) {
+    // Built under the shard's lock; moved into `out` (which may regrow)
+    // after it is released, so that checks of that shard do not wait.
+    TakeDue(shards_[i], now, everything, shard_events);
+    std::move(shard_events.begin(), shard_events.end(), std::back_inserter(out));
+    shard_events.clear();
+  }
   return out;
 }
 

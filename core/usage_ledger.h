@@ -94,7 +94,7 @@ class UsageLedger {
   };
 
   static constexpr size_t kShards = 64;
-  struct Shard {
+  struct alignas(64) Shard {  // a cache line of its own for each shard's lock
     mutable std::mutex mu;
     std::unordered_map<IdKey, Entry, IdKeyHash> entries;  // GUARDED_BY(mu)
   };
