@@ -42,7 +42,8 @@ bool IsPointRead(Keyspace ks) {
          ks == Keyspace::kUsers;
 }
 
-constexpr size_t kRebuildEntries = 1'000'000;  // projection entries per bulk load
+constexpr size_t kRebuildEntries = 1'000'000;  // projection entries of the first bulk loads
+constexpr size_t kRebuildMaxEntries = 4'000'000;  // ... and of the largest
 constexpr size_t kRebuildBytes = size_t{1} << 30;  // or fewer, when they hold this many bytes
 constexpr size_t kPausedLoads = 12;  // loads ingested before compaction resumes during a rebuild
 
@@ -346,10 +347,16 @@ class RebuildView final : public KeyspaceWriter {
   // ingested and starts writing this one. A write's error surfaces at the
   // next call.
   Status MaybeHandOff() {
-    if (current_->entries < entries_per_load_ && current_->bytes < kRebuildBytes) {
-      return Status();
-    }
+    if (current_->entries < LoadEntries() && current_->bytes < kRebuildBytes) return Status();
     return HandOff();
+  }
+  // Loads double in size every four loads, up to kRebuildMaxEntries: small
+  // loads keep a short log's pipeline busy from the start, large ones keep a
+  // long log from piling up level-0 files faster than compaction drains them.
+  size_t LoadEntries() const {
+    size_t n = entries_per_load_;
+    for (size_t i = 4; i <= handed_off_ && n < kRebuildMaxEntries; i += 4) n *= 2;
+    return std::min(n, std::max(entries_per_load_, kRebuildMaxEntries));
   }
   // Writes and ingests everything pending, and waits for it.
   Status Drain() {
