@@ -407,12 +407,7 @@ class RebuildView final : public KeyspaceWriter {
     void ReserveLike(const Rows& other) {
       rows_.reserve(other.rows_.size() + other.rows_.size() / 8);
       const size_t bytes = other.arena_size_ + other.arena_size_ / 8;
-      if (arena_capacity_ < bytes) {
-        std::unique_ptr<char[]> grown(new char[bytes]);
-        if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
-        arena_ = std::move(grown);
-        arena_capacity_ = bytes;
-      }
+      if (arena_capacity_ < bytes) GrowArena(bytes);
     }
     // Sorts by key, then arrival (most keyspaces arrive sorted already: the
     // audit and tenant indexes are in seq order); writes the last row of
@@ -462,16 +457,20 @@ class RebuildView final : public KeyspaceWriter {
     uint32_t Append(std::string_view bytes) {
       if (bytes.empty()) return static_cast<uint32_t>(arena_size_);
       if (arena_size_ + bytes.size() > arena_capacity_) {
-        size_t capacity = std::max({arena_capacity_ * 2, arena_size_ + bytes.size(), kMinArena});
-        std::unique_ptr<char[]> grown(new char[capacity]);
-        if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
-        arena_ = std::move(grown);
-        arena_capacity_ = capacity;
+        GrowArena(std::max({arena_capacity_ * 2, arena_size_ + bytes.size(), kMinArena}));
       }
       auto at = static_cast<uint32_t>(arena_size_);
       std::memcpy(arena_.get() + arena_size_, bytes.data(), bytes.size());
       arena_size_ += bytes.size();
       return at;
+    }
+    // Moves the arena's bytes to a new one of `capacity` bytes (offsets stay
+    // valid).
+    void GrowArena(size_t capacity) {
+      std::unique_ptr<char[]> grown(new char[capacity]);
+      if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
+      arena_ = std::move(grown);
+      arena_capacity_ = capacity;
     }
     std::string_view Key(const Row& r) const {
       if (r.key_len <= kHead) return {r.head.data(), r.key_len};
