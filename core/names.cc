@@ -12,9 +12,19 @@ bool IsValidTenant(std::string_view tenant) {
   return true;
 }
 
+namespace {
+
+constexpr size_t kMaxUsername = 254;
+
+bool IsUsernameChar(char c) { return c >= 0x21 && c <= 0x7E && c != ':' && c != '/'; }
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
 Result<std::string> NormalizeUsername(std::string_view username, Code error_code) {
   if (username.empty()) return Status(error_code, "username is empty");
-  if (username.size() > 254) {
+  if (username.size() > kMaxUsername) {
     return Status(error_code, "username is longer than 254 characters");
   }
   std::string out;
@@ -23,12 +33,20 @@ Result<std::string> NormalizeUsername(std::string_view username, Code error_code
     if (c < 0x21 || c > 0x7E) {
       return Status(error_code, "username must be printable ASCII without spaces");
     }
-    if (c == ':' || c == '/') {
-      return Status(error_code, "username must not contain ':' or '/'");
-    }
-    out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+    if (!IsUsernameChar(c)) return Status(error_code, "username must not contain ':' or '/'");
+    out.push_back(LowerAscii(c));
   }
   return out;
+}
+
+bool UsernameMatches(std::string_view claimed, std::string_view normalized) {
+  if (claimed.empty() || claimed.size() > kMaxUsername || claimed.size() != normalized.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    if (!IsUsernameChar(claimed[i]) || LowerAscii(claimed[i]) != normalized[i]) return false;
+  }
+  return true;
 }
 
 }  // namespace tokenlog

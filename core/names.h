@@ -17,4 +17,9 @@ bool IsValidTenant(std::string_view tenant);
 Result<std::string> NormalizeUsername(std::string_view username,
                                       Code error_code = Code::kInvalidRequest);
 
+// Whether `claimed` is a valid username whose normalized form is
+// `normalized`: the same answer as NormalizeUsername(claimed) succeeding and
+// equalling `normalized`, without allocating (the OData check's path).
+bool UsernameMatches(std::string_view claimed, std::string_view normalized);
+
 }  // namespace tokenlog

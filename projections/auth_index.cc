@@ -1,9 +1,14 @@
 #include "projections/auth_index.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <thread>
+#include <type_traits>
 
 #include "core/token_codec.h"
 #include "projections/records.h"
@@ -22,7 +27,38 @@ uint64_t SlotHash(const Digest& d) {
   return h;
 }
 
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kOwnerBlock = size_t{64} << 10;
+
 }  // namespace
+
+// Arrays of a huge page or more are aligned to huge pages and offered to
+// transparent huge pages (madvise mode, the Debian default; where THP is off
+// the advice is ignored and nothing else changes).
+template <typename T>
+T* AuthIndex::SlotAllocator<T>::allocate(size_t n) {
+  if (n > std::numeric_limits<size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+  size_t bytes = n * sizeof(T);
+  if (bytes < kHugePage) {
+    return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
+  }
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+  return static_cast<T*>(p);
+}
+
+template <typename T>
+void AuthIndex::SlotAllocator<T>::deallocate(T* p, size_t n) {
+  if (n * sizeof(T) < kHugePage) {
+    ::operator delete(p, std::align_val_t{alignof(T)});
+  } else {
+    std::free(p);
+  }
+}
+
+template struct AuthIndex::SlotAllocator<AuthIndex::Slot>;
 
 AuthIndex::AuthIndex() : shards_(new Shard[kShards]), owner_shards_(new OwnerShard[kOwnerShards]) {}
 
@@ -39,7 +75,7 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
     if (key.size() <= slot.key.size()) {
       return std::memcmp(slot.key.data(), key.data(), key.size()) == 0;
     }
-    return slot.owner->tenant == tenant && slot.owner->user == user;
+    return slot.owner->tenant() == tenant && slot.owner->user() == user;
   };
   std::lock_guard<std::mutex> lock(shard.mu);
   if ((shard.used + 1) * 4 > shard.slots.size() * 3) {  // keep the load <= 3/4
@@ -58,37 +94,65 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
   for (; shard.slots[i].owner; i = (i + 1) & mask) {
     if (matches(shard.slots[i])) return shard.slots[i].owner;
   }
-  Owner& owner = shard.owners.emplace_back();
-  owner.tenant.assign(tenant);
-  owner.user.assign(user);
+  Owner* owner = NewOwner(shard, tenant, user);
   OwnerSlot& slot = shard.slots[i];
   slot.hash = hash;
-  slot.owner = &owner;
+  slot.owner = owner;
   slot.size = static_cast<uint32_t>(key.size());
   if (key.size() <= slot.key.size()) std::memcpy(slot.key.data(), key.data(), key.size());
   ++shard.used;
-  return &owner;
+  return owner;
+}
+
+AuthIndex::Owner* AuthIndex::NewOwner(OwnerShard& shard, std::string_view tenant,
+                                      std::string_view user) {
+  static_assert(std::is_trivially_destructible_v<Owner>);
+  static_assert(alignof(Owner) >= 4, "two low bits of an Owner* tag a slot");
+  if (tenant.size() > std::numeric_limits<uint32_t>::max() ||
+      user.size() > std::numeric_limits<uint32_t>::max()) {
+    throw std::length_error("owner name too long");
+  }
+  const size_t bytes =
+      (sizeof(Owner) + tenant.size() + user.size() + alignof(Owner) - 1) / alignof(Owner) *
+      alignof(Owner);
+  if (bytes > shard.block_left) {
+    const size_t size = std::max(bytes, kOwnerBlock);
+    shard.blocks.push_back(std::make_unique_for_overwrite<char[]>(size));
+    shard.block_next = shard.blocks.back().get();
+    shard.block_left = size;
+  }
+  char* at = shard.block_next;
+  shard.block_next += bytes;
+  shard.block_left -= bytes;
+  Owner* owner = new (at) Owner(static_cast<uint32_t>(tenant.size()),
+                                static_cast<uint32_t>(user.size()));
+  std::memcpy(owner->chars(), tenant.data(), tenant.size());
+  std::memcpy(owner->chars() + tenant.size(), user.data(), user.size());
+  return owner;
 }
 
 void AuthIndex::Upsert(const TokenRecordView& record) {
-  if (!IsValidTokenId(record.id) || record.id.size() != std::tuple_size_v<decltype(Entry::id)>) {
+  if (!IsValidTokenId(record.id) || record.id.size() != std::tuple_size_v<decltype(Match::id)>) {
     return;
   }
-  Entry e;
-  e.owner = InternOwner(record.tenant, record.user);
-  std::memcpy(e.id.data(), record.id.data(), e.id.size());
-  e.expires_at = record.expires_at.value_or(kNoExpiry);
-  e.revoked = record.revoked_at.has_value();
-  e.expired_logged = record.expired_logged;
+  static_assert(std::tuple_size_v<decltype(Slot::id_tail)> + kTokenIdPrefix.size() ==
+                std::tuple_size_v<decltype(Match::id)>);
+  if (record.id.substr(0, kTokenIdPrefix.size()) != kTokenIdPrefix) return;
+  Slot fresh;
+  fresh.digest = record.sha256;
+  fresh.owner_bits = reinterpret_cast<uintptr_t>(InternOwner(record.tenant, record.user)) |
+                     (record.revoked_at.has_value() ? 1 : 0) | (record.expired_logged ? 2 : 0);
+  fresh.expires_at = record.expires_at.value_or(kNoExpiry);
+  std::memcpy(fresh.id_tail.data(), record.id.data() + kTokenIdPrefix.size(),
+              fresh.id_tail.size());
   Shard& shard = ShardOf(record.sha256);
   std::unique_lock lock(shard.mu);
   if ((shard.used + 1) * 4 > shard.slots.size() * 3) {  // keep the load <= 3/4
     Grow(shard, shard.slots.empty() ? 64 : shard.slots.size() * 2);
   }
-  Slot* slot = &shard.slots[Probe(shard.slots, record.sha256)];
-  if (!slot->entry.owner) ++shard.used;
-  slot->digest = record.sha256;
-  slot->entry = e;
+  Slot& slot = shard.slots[Probe(shard.slots, record.sha256)];
+  if (!slot.owner_bits) ++shard.used;
+  slot = fresh;
 }
 
 Status AuthIndex::OnWrite(Keyspace ks, std::string_view key,
@@ -150,15 +214,15 @@ Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
 }
 
 void AuthIndex::Grow(Shard& shard, size_t slots) {
-  std::vector<Slot> old = std::move(shard.slots);
+  Slots old = std::move(shard.slots);
   shard.slots.assign(slots, Slot{});
   for (const Slot& s : old) {
-    if (s.entry.owner) shard.slots[Probe(shard.slots, s.digest)] = s;
+    if (s.owner_bits) shard.slots[Probe(shard.slots, s.digest)] = s;
   }
 }
 
 void AuthIndex::Reserve(size_t tokens) {
-  tokens = std::min(tokens, size_t{1} << 20);  // ~170 MB at most: a hint, not a promise
+  tokens = std::min(tokens, size_t{1} << 20);  // ~130 MB at most: a hint, not a promise
   size_t per_shard = tokens / kShards + 1;
   size_t slots = 64;
   while (slots * 3 < per_shard * 4) slots *= 2;  // load <= 3/4
@@ -168,11 +232,11 @@ void AuthIndex::Reserve(size_t tokens) {
   }
 }
 
-size_t AuthIndex::Probe(const std::vector<Slot>& slots, const Digest& d) {
+size_t AuthIndex::Probe(const Slots& slots, const Digest& d) {
   const size_t mask = slots.size() - 1;
   for (size_t i = SlotHash(d) & mask;; i = (i + 1) & mask) {
     const Slot& s = slots[i];
-    if (!s.entry.owner || s.digest == d) return i;
+    if (!s.owner_bits || s.digest == d) return i;
   }
 }
 
@@ -181,14 +245,14 @@ std::optional<AuthIndex::Match> AuthIndex::Find(const Digest& sha256) const {
   std::shared_lock lock(shard.mu);
   if (shard.slots.empty()) return std::nullopt;
   const Slot& slot = shard.slots[Probe(shard.slots, sha256)];
-  if (!slot.entry.owner) return std::nullopt;
-  const Entry& e = slot.entry;
+  if (!slot.owner_bits) return std::nullopt;
   Match m;
-  m.owner = e.owner;
-  m.id = e.id;
-  if (e.expires_at != kNoExpiry) m.expires_at = e.expires_at;
-  m.revoked = e.revoked;
-  m.expired_logged = e.expired_logged;
+  m.owner = slot.owner();
+  std::memcpy(m.id.data(), kTokenIdPrefix.data(), kTokenIdPrefix.size());
+  std::memcpy(m.id.data() + kTokenIdPrefix.size(), slot.id_tail.data(), slot.id_tail.size());
+  if (slot.expires_at != kNoExpiry) m.expires_at = slot.expires_at;
+  m.revoked = slot.revoked();
+  m.expired_logged = slot.expired_logged();
   return m;
 }
 

@@ -17,7 +17,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,11 +36,23 @@ struct TokenRecordView;  // projections/records.h
 
 class AuthIndex {
  public:
-  // A token's owner; interned, never freed while the index lives.
-  struct Owner {
-    std::string tenant;
-    std::string user;
+  // A token's owner; interned, never moved or freed while the index lives.
+  // Its names sit right after it in the same allocation, so that the check
+  // reads an owner in one or two cache lines.
+  class Owner {
+   public:
+    std::string_view tenant() const { return {chars(), tenant_size_}; }
+    std::string_view user() const { return {chars() + tenant_size_, user_size_}; }
     std::atomic<bool> deactivated{false};
+
+   private:
+    friend class AuthIndex;
+    Owner(uint32_t tenant_size, uint32_t user_size)
+        : tenant_size_(tenant_size), user_size_(user_size) {}
+    const char* chars() const { return reinterpret_cast<const char*>(this + 1); }
+    char* chars() { return reinterpret_cast<char*>(this + 1); }
+    uint32_t tenant_size_;
+    uint32_t user_size_;
   };
   // What the check learns from one lookup. `owner` stays valid as long as
   // the index does.
@@ -56,7 +67,7 @@ class AuthIndex {
     TokenStatus StatusAt(int64_t now) const {
       return StatusFrom(revoked, expired_logged, expires_at, now);
     }
-    TokenRef ref() const { return {token_id(), owner->tenant, owner->user}; }
+    TokenRef ref() const { return {token_id(), owner->tenant(), owner->user()}; }
   };
 
   AuthIndex();
@@ -84,24 +95,40 @@ class AuthIndex {
   size_t size() const;
 
  private:
-  struct Entry {
-    const Owner* owner;  // nullptr: an empty slot
-    std::array<char, 20> id;
-    int64_t expires_at;  // kNoExpiry when none
-    bool revoked;
-    bool expired_logged;
-  };
-  struct Slot {
+  // One cache line per token: the digest, the owner (its two low bits hold
+  // revoked and expired_logged), the expiry and the id's 16 characters after
+  // "tok_". The slot arrays of a large index sit on transparent huge pages
+  // where the kernel allows (see SlotAllocator), so that a lookup in a
+  // 1M-token index misses the cache once and the TLB rarely.
+  struct alignas(64) Slot {
     Digest digest;
-    Entry entry;
+    uintptr_t owner_bits = 0;  // 0: an empty slot
+    int64_t expires_at = 0;    // kNoExpiry when none
+    std::array<char, 16> id_tail{};
+
+    const Owner* owner() const { return reinterpret_cast<const Owner*>(owner_bits & ~uintptr_t{3}); }
+    bool revoked() const { return owner_bits & 1; }
+    bool expired_logged() const { return owner_bits & 2; }
   };
+  static_assert(sizeof(Slot) == 64);
+  template <typename T>
+  struct SlotAllocator {
+    using value_type = T;
+    SlotAllocator() = default;
+    template <typename U>
+    SlotAllocator(const SlotAllocator<U>&) {}
+    T* allocate(size_t n);
+    void deallocate(T* p, size_t n);
+    bool operator==(const SlotAllocator&) const = default;
+  };
+  using Slots = std::vector<Slot, SlotAllocator<Slot>>;
   // An open-addressing table (linear probing, no deletes: a token record is
   // never removed), so that a lookup touches one slot, not a bucket list.
   static constexpr size_t kShards = 64;
   struct Shard {
     mutable std::shared_mutex mu;
-    std::vector<Slot> slots;  // GUARDED_BY(mu); size a power of two, or 0
-    size_t used = 0;          // GUARDED_BY(mu)
+    Slots slots;      // GUARDED_BY(mu); size a power of two, or 0
+    size_t used = 0;  // GUARDED_BY(mu)
   };
 
   void Upsert(const TokenRecordView& record);
@@ -109,7 +136,7 @@ class AuthIndex {
   Shard& ShardOf(const Digest& d) const;
   // The index of the slot holding `d`, or of the empty slot where it goes.
   // REQUIRES: slots neither empty nor full.
-  static size_t Probe(const std::vector<Slot>& slots, const Digest& d);
+  static size_t Probe(const Slots& slots, const Digest& d);
   // REQUIRES: shard.mu held exclusively.
   static void Grow(Shard& shard, size_t slots);
 
@@ -129,8 +156,15 @@ class AuthIndex {
     std::mutex mu;
     std::vector<OwnerSlot> slots;  // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;               // GUARDED_BY(mu)
-    std::deque<Owner> owners;      // GUARDED_BY(mu); never moved or freed
+    // Owners with their names, in blocks never moved or freed while the
+    // index lives (owners are trivially destructible).
+    std::vector<std::unique_ptr<char[]>> blocks;  // GUARDED_BY(mu)
+    char* block_next = nullptr;                   // GUARDED_BY(mu): the last block's free part
+    size_t block_left = 0;                        // GUARDED_BY(mu)
   };
+  // A new Owner of `tenant` and `user` in `shard`'s blocks.
+  // REQUIRES: shard.mu held.
+  static Owner* NewOwner(OwnerShard& shard, std::string_view tenant, std::string_view user);
   std::unique_ptr<OwnerShard[]> owner_shards_;
 };
 

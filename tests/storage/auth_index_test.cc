@@ -75,8 +75,8 @@ TEST_CASE("owners are interned by tenant and user, short and long keys alike") {
     auto m = index.Find(Sha256(id));
     REQUIRE(m);
     CHECK(m->token_id() == id);
-    CHECK(m->owner->tenant == owners[o].first);
-    CHECK(m->owner->user == owners[o].second);
+    CHECK(m->owner->tenant() == owners[o].first);
+    CHECK(m->owner->user() == owners[o].second);
     CHECK(m->owner->deactivated.load() == (o % 7 == 0));
     // One Owner per (tenant, user): every token of it points to the same.
     if (interned[o] == nullptr) interned[o] = m->owner;

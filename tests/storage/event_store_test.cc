@@ -76,8 +76,8 @@ struct Fixture {
                         REQUIRE(m);
                         INFO("token " << t->id);
                         CHECK(m->token_id() == t->id);
-                        CHECK(m->owner->tenant == t->tenant);
-                        CHECK(m->owner->user == t->user);
+                        CHECK(m->owner->tenant() == t->tenant);
+                        CHECK(m->owner->user() == t->user);
                         CHECK(m->expires_at == t->expires_at);
                         CHECK(m->revoked == t->revoked_at.has_value());
                         CHECK(m->expired_logged == t->expired_logged);
