@@ -16,9 +16,23 @@ std::optional<UsageLedger::IdKey> UsageLedger::IdKey::Of(std::string_view id) {
   return k;
 }
 
-UsageLedger::Entry* UsageLedger::FindOrAdd(Shard& shard, const IdKey& key, TokenRef token) {
-  auto it = shard.entries.find(key);
-  if (it != shard.entries.end()) return &it->second;
+UsageLedger::Shard::~Shard() {
+  for (Slot& slot : slots) delete slot.cold;
+}
+
+UsageLedger::Slot* UsageLedger::Find(Shard& shard, const IdKey& key, uint64_t hash) {
+  if (shard.slots.empty()) return nullptr;
+  const size_t mask = shard.slots.size() - 1;
+  for (size_t i = (hash / kShards) & mask;; i = (i + 1) & mask) {  // the low bits chose the shard
+    Slot& slot = shard.slots[i];
+    if (!slot.cold) return nullptr;
+    if (slot.hash == hash && slot.key == key) return &slot;
+  }
+}
+
+UsageLedger::Slot* UsageLedger::FindOrAdd(Shard& shard, const IdKey& key, uint64_t hash,
+                                          std::string_view tenant, std::string_view user) {
+  if (Slot* found = Find(shard, key, hash)) return found;
   // A place is reserved before the entry is added (shards are locked one at
   // a time, so the bound is kept by the counter) and given back if adding
   // it throws.
@@ -33,30 +47,80 @@ UsageLedger::Entry* UsageLedger::FindOrAdd(Shard& shard, const IdKey& key, Token
       if (!added) tracked.fetch_sub(1, std::memory_order_relaxed);
     }
   } give_back{tracked_};
-  Entry& e = shard.entries[key];
+  Slot* slot = Insert(shard, key, hash, tenant, user);
   give_back.added = true;
-  e.tenant = token.tenant;
-  e.user = token.user;
-  return &e;
+  return slot;
+}
+
+UsageLedger::Slot* UsageLedger::Insert(Shard& shard, const IdKey& key, uint64_t hash,
+                                       std::string_view tenant, std::string_view user) {
+  auto cold = std::make_unique<Cold>();
+  cold->tenant = tenant;
+  cold->user = user;
+  if ((shard.used + 1) * 4 > shard.slots.size() * 3) {  // keep the load <= 3/4
+    std::vector<Slot> grown(std::max<size_t>(shard.slots.size() * 2, 16));
+    const size_t mask = grown.size() - 1;
+    for (const Slot& slot : shard.slots) {
+      if (!slot.cold) continue;
+      size_t i = (slot.hash / kShards) & mask;
+      while (grown[i].cold) i = (i + 1) & mask;
+      grown[i] = slot;
+    }
+    shard.slots = std::move(grown);
+  }
+  const size_t mask = shard.slots.size() - 1;
+  size_t i = (hash / kShards) & mask;
+  while (shard.slots[i].cold) i = (i + 1) & mask;
+  Slot& slot = shard.slots[i];
+  slot = Slot{};
+  slot.key = key;
+  slot.hash = hash;
+  slot.cold = cold.release();
+  ++shard.used;
+  return &slot;
+}
+
+void UsageLedger::Erase(Shard& shard, size_t i) {
+  delete shard.slots[i].cold;
+  const size_t mask = shard.slots.size() - 1;
+  // Backward shift: each later slot of the run moves into the hole unless
+  // its home lies cyclically in (hole, slot].
+  for (size_t j = (i + 1) & mask; shard.slots[j].cold; j = (j + 1) & mask) {
+    const size_t home = (shard.slots[j].hash / kShards) & mask;
+    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    shard.slots[i] = shard.slots[j];
+    i = j;
+  }
+  shard.slots[i] = Slot{};
+  --shard.used;
+  tracked_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
                             std::string_view user_agent, int64_t now) {
   auto key = IdKey::Of(token.id);
   if (!key) return;
-  Shard& shard = ShardOf(*key);
+  const uint64_t hash = HashOf(*key);
+  Shard& shard = ShardOf(hash);
   std::lock_guard<std::mutex> lock(shard.mu);
-  Entry* e = FindOrAdd(shard, *key, token);
-  if (!e) return;
-  PendingUse& u = e->use;
-  if (u.count == 0) u.first_at = now;
-  ++u.count;
-  u.last_at = std::max(u.last_at, now);
-  u.ip.assign(ip);
+  Slot* slot = FindOrAdd(shard, *key, hash, token.tenant, token.user);
+  if (!slot) return;
+  Cold& c = *slot->cold;
+  if (slot->count == 0) {
+    c.first_at = now;
+    slot->last_at = now;
+  }
+  ++slot->count;
+  slot->last_at = std::max(slot->last_at, now);
+  if (c.ip != ip) c.ip.assign(ip);
   // The same client sends the same (already clean) User-Agent every time:
   // sanitize only when it changed.
-  if (u.user_agent != user_agent) u.user_agent = SanitizeText(user_agent, kMaxUserAgentBytes);
-  e->last_used = std::max(e->last_used.value_or(now), now);
+  if (c.agent() != user_agent) {
+    std::string clean = SanitizeText(user_agent, kMaxUserAgentBytes);
+    c.user_agent_size = static_cast<uint16_t>(std::min(clean.size(), c.user_agent.size()));
+    std::memcpy(c.user_agent.data(), clean.data(), c.user_agent_size);
+  }
 }
 
 void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
@@ -65,11 +129,12 @@ void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
   (void)now;
   auto key = IdKey::Of(token.id);
   if (!key) return;
-  Shard& shard = ShardOf(*key);
+  const uint64_t hash = HashOf(*key);
+  Shard& shard = ShardOf(hash);
   std::lock_guard<std::mutex> lock(shard.mu);
-  Entry* e = FindOrAdd(shard, *key, token);
-  if (!e) return;
-  PendingDenial& d = e->denial;
+  Slot* slot = FindOrAdd(shard, *key, hash, token.tenant, token.user);
+  if (!slot) return;
+  PendingDenial& d = slot->cold->denial;
   ++d.count;
   d.reason = reason;
   d.claimed_user = SanitizeText(claimed_user, 254);
@@ -92,44 +157,54 @@ std::vector<Event> UsageLedger::TakeDue(int64_t now, bool everything) {
 
 void UsageLedger::TakeDue(Shard& shard, int64_t now, bool everything, std::vector<Event>& out) {
   std::lock_guard<std::mutex> lock(shard.mu);
-  for (auto it = shard.entries.begin(); it != shard.entries.end();) {
-    Entry& e = it->second;
+  // By index: an erase shifts a later slot into the hole, which is then
+  // looked at again; a slot that wraps around from the front may be looked
+  // at twice, which changes nothing (its counts were taken the first time,
+  // and it was not quiet then).
+  for (size_t i = 0; i < shard.slots.size();) {
+    Slot& slot = shard.slots[i];
+    if (!slot.cold) {
+      ++i;
+      continue;
+    }
+    Cold& c = *slot.cold;
     auto base = [&](Actor actor) {
       Event ev;
-      ev.tenant = e.tenant;
+      ev.tenant = c.tenant;
       ev.actor = std::move(actor);
-      ev.user = e.user;
-      ev.token_id = std::string(it->first.view());
+      ev.user = c.user;
+      ev.token_id = std::string(slot.key.view());
       return ev;
     };
-    if (e.use.count > 0 &&
-        (everything || !e.last_use_event_at ||
-         now - *e.last_use_event_at >= config_.usage_interval_ms)) {
+    if (slot.count > 0 &&
+        (everything || !c.last_use_event_at ||
+         now - *c.last_use_event_at >= config_.usage_interval_ms)) {
       Event ev = base(Actor{ActorRole::kSystem, std::nullopt, std::nullopt});
-      ev.data = TokenUsed{e.use.ip, e.use.user_agent, e.use.count, e.use.first_at, e.use.last_at};
+      ev.data = TokenUsed{c.ip, std::string(c.agent()), slot.count, c.first_at, slot.last_at};
       out.push_back(std::move(ev));
-      e.use = PendingUse{};
-      e.last_use_event_at = now;
+      c.last_used_taken = std::max(c.last_used_taken.value_or(slot.last_at), slot.last_at);
+      slot.count = 0;
+      slot.last_at = 0;
+      c.last_use_event_at = now;
     }
-    if (e.denial.count > 0 &&
-        (everything || !e.last_denial_event_at ||
-         now - *e.last_denial_event_at >= config_.denial_interval_ms)) {
-      Event ev = base(Actor{ActorRole::kBasic, std::nullopt, e.denial.ip});
-      ev.data = AuthDenied{e.denial.reason, e.denial.claimed_user, e.denial.ip,
-                           e.denial.user_agent, e.denial.count};
+    if (c.denial.count > 0 &&
+        (everything || !c.last_denial_event_at ||
+         now - *c.last_denial_event_at >= config_.denial_interval_ms)) {
+      Event ev = base(Actor{ActorRole::kBasic, std::nullopt, c.denial.ip});
+      ev.data = AuthDenied{c.denial.reason, c.denial.claimed_user, c.denial.ip,
+                           c.denial.user_agent, c.denial.count};
       out.push_back(std::move(ev));
-      e.denial = PendingDenial{};
-      e.last_denial_event_at = now;
+      c.denial = PendingDenial{};
+      c.last_denial_event_at = now;
     }
     // Forget tokens with nothing pending once their throttles have lapsed.
-    bool use_quiet = !e.last_use_event_at || now - *e.last_use_event_at >= config_.usage_interval_ms;
+    bool use_quiet = !c.last_use_event_at || now - *c.last_use_event_at >= config_.usage_interval_ms;
     bool denial_quiet =
-        !e.last_denial_event_at || now - *e.last_denial_event_at >= config_.denial_interval_ms;
-    if (e.use.count == 0 && e.denial.count == 0 && use_quiet && denial_quiet) {
-      it = shard.entries.erase(it);
-      tracked_.fetch_sub(1, std::memory_order_relaxed);
+        !c.last_denial_event_at || now - *c.last_denial_event_at >= config_.denial_interval_ms;
+    if (slot.count == 0 && c.denial.count == 0 && use_quiet && denial_quiet) {
+      Erase(shard, i);
     } else {
-      ++it;
+      ++i;
     }
   }
 }
@@ -139,32 +214,39 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
     if (!ev.token_id || !ev.user) continue;
     auto key = IdKey::Of(*ev.token_id);
     if (!key) continue;
-    Shard& shard = ShardOf(*key);
+    const uint64_t hash = HashOf(*key);
+    Shard& shard = ShardOf(hash);
     std::lock_guard<std::mutex> lock(shard.mu);
-    auto [it, added] = shard.entries.try_emplace(*key);
-    if (added) tracked_.fetch_add(1, std::memory_order_relaxed);  // a requeue is never dropped
-    Entry& e = it->second;
-    e.tenant = ev.tenant;
-    e.user = *ev.user;
+    Slot* slot = Find(shard, *key, hash);
+    if (!slot) {
+      slot = Insert(shard, *key, hash, ev.tenant, *ev.user);
+      tracked_.fetch_add(1, std::memory_order_relaxed);  // a requeue is never dropped
+    }
+    Cold& c = *slot->cold;
+    c.tenant = ev.tenant;
+    c.user = *ev.user;
     if (const auto* used = std::get_if<TokenUsed>(&ev.data)) {
-      if (e.use.count == 0) {
-        e.use.first_at = used->first_at;
-        e.use.ip = used->ip;
-        e.use.user_agent = used->user_agent;
+      if (slot->count == 0) {
+        c.first_at = used->first_at;
+        slot->last_at = used->last_at;
+        c.ip = used->ip;
+        c.user_agent_size =
+            static_cast<uint16_t>(std::min(used->user_agent.size(), c.user_agent.size()));
+        std::memcpy(c.user_agent.data(), used->user_agent.data(), c.user_agent_size);
       }
-      e.use.first_at = std::min(e.use.first_at, used->first_at);
-      e.use.last_at = std::max(e.use.last_at, used->last_at);
-      e.use.count += used->count;
-      e.last_use_event_at.reset();
+      c.first_at = std::min(c.first_at, used->first_at);
+      slot->last_at = std::max(slot->last_at, used->last_at);
+      slot->count += used->count;
+      c.last_use_event_at.reset();
     } else if (const auto* denied = std::get_if<AuthDenied>(&ev.data)) {
-      if (e.denial.count == 0) {
-        e.denial.reason = denied->reason;
-        e.denial.claimed_user = denied->claimed_user;
-        e.denial.ip = denied->ip;
-        e.denial.user_agent = denied->user_agent;
+      if (c.denial.count == 0) {
+        c.denial.reason = denied->reason;
+        c.denial.claimed_user = denied->claimed_user;
+        c.denial.ip = denied->ip;
+        c.denial.user_agent = denied->user_agent;
       }
-      e.denial.count += denied->count;
-      e.last_denial_event_at.reset();
+      c.denial.count += denied->count;
+      c.last_denial_event_at.reset();
     }
   }
 }
@@ -172,11 +254,14 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
 std::optional<int64_t> UsageLedger::LastUsed(std::string_view token_id) const {
   auto key = IdKey::Of(token_id);
   if (!key) return std::nullopt;
-  const Shard& shard = ShardOf(*key);
+  const uint64_t hash = HashOf(*key);
+  Shard& shard = ShardOf(hash);
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.entries.find(*key);
-  if (it == shard.entries.end()) return std::nullopt;
-  return it->second.last_used;
+  const Slot* slot = Find(shard, *key, hash);
+  if (!slot) return std::nullopt;
+  std::optional<int64_t> last = slot->cold->last_used_taken;
+  if (slot->count > 0) last = std::max(last.value_or(slot->last_at), slot->last_at);
+  return last;
 }
 
 }  // namespace tokenlog

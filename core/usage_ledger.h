@@ -20,7 +20,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/event.h"
@@ -55,13 +54,6 @@ class UsageLedger {
   std::optional<int64_t> LastUsed(std::string_view token_id) const;
 
  private:
-  struct PendingUse {
-    uint64_t count = 0;
-    int64_t first_at = 0;
-    int64_t last_at = 0;
-    std::string ip;
-    std::string user_agent;
-  };
   struct PendingDenial {
     uint64_t count = 0;
     DenyReason reason = DenyReason::kRevoked;
@@ -69,18 +61,8 @@ class UsageLedger {
     std::string ip;
     std::string user_agent;
   };
-  struct Entry {
-    std::string tenant;
-    std::string user;
-    PendingUse use;
-    PendingDenial denial;
-    std::optional<int64_t> last_use_event_at;
-    std::optional<int64_t> last_denial_event_at;
-    std::optional<int64_t> last_used;  // latest successful check ever seen
-  };
 
-  // A token id held inside the map's node (ids are 20 characters; no
-  // allocation and no pointer to chase on the check's path).
+  // A token id held inside its slot (ids are 20 characters).
   struct IdKey {
     static constexpr size_t kMax = 31;
     uint8_t size = 0;
@@ -89,19 +71,58 @@ class UsageLedger {
     std::string_view view() const { return {bytes.data(), size}; }
     bool operator==(const IdKey& o) const { return view() == o.view(); }
   };
-  struct IdKeyHash {
-    size_t operator()(const IdKey& k) const { return std::hash<std::string_view>()(k.view()); }
-  };
 
+  // What a tracked token's check touches besides its slot, in one
+  // allocation: the latest use's client (its User-Agent inline, so that the
+  // comparison every use makes reads this object and nothing else) and
+  // what the rare paths need.
+  struct Cold {
+    std::string ip;  // of the latest pending use
+    uint16_t user_agent_size = 0;
+    std::array<char, kMaxUserAgentBytes> user_agent;  // sanitized
+    int64_t first_at = 0;                             // of the pending uses
+    std::optional<int64_t> last_used_taken;  // the latest use already turned into an event
+    std::optional<int64_t> last_use_event_at;
+    std::optional<int64_t> last_denial_event_at;
+    PendingDenial denial;
+    std::string tenant;
+    std::string user;
+
+    std::string_view agent() const { return {user_agent.data(), user_agent_size}; }
+  };
+  // One cache line per tracked token: what a successful check updates.
+  struct alignas(64) Slot {
+    IdKey key;
+    uint64_t hash = 0;    // of the key
+    uint64_t count = 0;   // pending uses
+    int64_t last_at = 0;  // of the pending uses
+    Cold* cold = nullptr;  // owned; nullptr: an empty slot
+  };
+  static_assert(sizeof(Slot) == 64);
+
+  // Open addressing with linear probing; an entry leaves by backward shift,
+  // so that no tombstones build up as tokens come and go.
   static constexpr size_t kShards = 64;
   struct alignas(64) Shard {  // a cache line of its own for each shard's lock
     mutable std::mutex mu;
-    std::unordered_map<IdKey, Entry, IdKeyHash> entries;  // GUARDED_BY(mu)
+    std::vector<Slot> slots;  // GUARDED_BY(mu); size a power of two, or 0
+    size_t used = 0;          // GUARDED_BY(mu)
+    ~Shard();
   };
-  Shard& ShardOf(const IdKey& key) const { return shards_[IdKeyHash()(key) % kShards]; }
-  // The entry of `key` in `shard`, created when absent and the ledger is not
+  static uint64_t HashOf(const IdKey& key) { return std::hash<std::string_view>()(key.view()); }
+  Shard& ShardOf(uint64_t hash) const { return shards_[hash % kShards]; }
+  // The slot of `key`, or nullptr. REQUIRES: shard.mu held.
+  static Slot* Find(Shard& shard, const IdKey& key, uint64_t hash);
+  // The slot of `key` in `shard`, added when absent and the ledger is not
   // full; nullptr when full. REQUIRES: shard.mu held.
-  Entry* FindOrAdd(Shard& shard, const IdKey& key, TokenRef token);
+  Slot* FindOrAdd(Shard& shard, const IdKey& key, uint64_t hash, std::string_view tenant,
+                  std::string_view user);
+  // Adds `key` (absent) with a new Cold; counts nothing in tracked_.
+  // REQUIRES: shard.mu held.
+  static Slot* Insert(Shard& shard, const IdKey& key, uint64_t hash, std::string_view tenant,
+                      std::string_view user);
+  // Removes slots[i]. REQUIRES: shard.mu held.
+  void Erase(Shard& shard, size_t i);
   void TakeDue(Shard& shard, int64_t now, bool everything, std::vector<Event>& out);
 
   const UsageLedgerConfig config_;

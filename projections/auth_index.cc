@@ -28,13 +28,25 @@ uint64_t SlotHash(const Digest& d) {
 }
 
 constexpr size_t kHugePage = size_t{2} << 20;
-constexpr size_t kOwnerBlock = size_t{64} << 10;
 
 }  // namespace
 
-// Arrays of a huge page or more are aligned to huge pages and offered to
+namespace {
+
+// `bytes` (a multiple of kHugePage) aligned to a huge page and offered to
 // transparent huge pages (madvise mode, the Debian default; where THP is off
-// the advice is ignored and nothing else changes).
+// the advice is ignored and nothing else changes). Freed with std::free.
+void* AllocateHugePages(size_t bytes) {
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
+}
+
+}  // namespace
+
+// Arrays of a huge page or more go on huge pages: a lookup in a 1M-token
+// index then misses the TLB rarely.
 template <typename T>
 T* AuthIndex::SlotAllocator<T>::allocate(size_t n) {
   if (n > std::numeric_limits<size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
@@ -42,11 +54,7 @@ T* AuthIndex::SlotAllocator<T>::allocate(size_t n) {
   if (bytes < kHugePage) {
     return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
   }
-  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(kHugePage, bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  ::madvise(p, bytes, MADV_HUGEPAGE);
-  return static_cast<T*>(p);
+  return static_cast<T*>(AllocateHugePages((bytes + kHugePage - 1) / kHugePage * kHugePage));
 }
 
 template <typename T>
@@ -57,6 +65,8 @@ void AuthIndex::SlotAllocator<T>::deallocate(T* p, size_t n) {
     std::free(p);
   }
 }
+
+void AuthIndex::FreeBlock::operator()(char* p) const { std::free(p); }
 
 template struct AuthIndex::SlotAllocator<AuthIndex::Slot>;
 
@@ -94,7 +104,7 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
   for (; shard.slots[i].owner; i = (i + 1) & mask) {
     if (matches(shard.slots[i])) return shard.slots[i].owner;
   }
-  Owner* owner = NewOwner(shard, tenant, user);
+  Owner* owner = NewOwner(tenant, user);
   OwnerSlot& slot = shard.slots[i];
   slot.hash = hash;
   slot.owner = owner;
@@ -104,8 +114,7 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
   return owner;
 }
 
-AuthIndex::Owner* AuthIndex::NewOwner(OwnerShard& shard, std::string_view tenant,
-                                      std::string_view user) {
+AuthIndex::Owner* AuthIndex::NewOwner(std::string_view tenant, std::string_view user) {
   static_assert(std::is_trivially_destructible_v<Owner>);
   static_assert(alignof(Owner) >= 4, "two low bits of an Owner* tag a slot");
   if (tenant.size() > std::numeric_limits<uint32_t>::max() ||
@@ -115,15 +124,18 @@ AuthIndex::Owner* AuthIndex::NewOwner(OwnerShard& shard, std::string_view tenant
   const size_t bytes =
       (sizeof(Owner) + tenant.size() + user.size() + alignof(Owner) - 1) / alignof(Owner) *
       alignof(Owner);
-  if (bytes > shard.block_left) {
-    const size_t size = std::max(bytes, kOwnerBlock);
-    shard.blocks.push_back(std::make_unique_for_overwrite<char[]>(size));
-    shard.block_next = shard.blocks.back().get();
-    shard.block_left = size;
+  std::lock_guard<std::mutex> lock(owner_arena_.mu);
+  if (bytes > owner_arena_.left) {
+    // Owners that fit go on huge pages, like the slots that point to them;
+    // a name longer than a block (never a valid one) gets a block of its own.
+    const size_t size = (std::max(bytes, kHugePage) + kHugePage - 1) / kHugePage * kHugePage;
+    owner_arena_.blocks.emplace_back(static_cast<char*>(AllocateHugePages(size)));
+    owner_arena_.next = owner_arena_.blocks.back().get();
+    owner_arena_.left = size;
   }
-  char* at = shard.block_next;
-  shard.block_next += bytes;
-  shard.block_left -= bytes;
+  char* at = owner_arena_.next;
+  owner_arena_.next += bytes;
+  owner_arena_.left -= bytes;
   Owner* owner = new (at) Owner(static_cast<uint32_t>(tenant.size()),
                                 static_cast<uint32_t>(user.size()));
   std::memcpy(owner->chars(), tenant.data(), tenant.size());

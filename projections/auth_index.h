@@ -156,15 +156,22 @@ class AuthIndex {
     std::mutex mu;
     std::vector<OwnerSlot> slots;  // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;               // GUARDED_BY(mu)
-    // Owners with their names, in blocks never moved or freed while the
-    // index lives (owners are trivially destructible).
-    std::vector<std::unique_ptr<char[]>> blocks;  // GUARDED_BY(mu)
-    char* block_next = nullptr;                   // GUARDED_BY(mu): the last block's free part
-    size_t block_left = 0;                        // GUARDED_BY(mu)
   };
-  // A new Owner of `tenant` and `user` in `shard`'s blocks.
-  // REQUIRES: shard.mu held.
-  static Owner* NewOwner(OwnerShard& shard, std::string_view tenant, std::string_view user);
+  // A new Owner of `tenant` and `user` in the owner arena.
+  Owner* NewOwner(std::string_view tenant, std::string_view user);
+  struct FreeBlock {
+    void operator()(char* p) const;
+  };
+  // Owners with their names, packed in huge-page blocks never moved or freed
+  // while the index lives (owners are trivially destructible). Taken after
+  // an owner shard's lock, never before.
+  struct OwnerArena {
+    std::mutex mu;
+    std::vector<std::unique_ptr<char[], FreeBlock>> blocks;  // GUARDED_BY(mu)
+    char* next = nullptr;                                    // GUARDED_BY(mu)
+    size_t left = 0;                                         // GUARDED_BY(mu)
+  };
+  OwnerArena owner_arena_;
   std::unique_ptr<OwnerShard[]> owner_shards_;
 };
 

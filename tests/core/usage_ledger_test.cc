@@ -151,3 +151,64 @@ TEST_CASE("concurrent uses over many tokens are counted exactly; forgotten token
   }
   CHECK(ledger.TakeDue(kT0 + 11 * kMinute + 1, true).size() == 500);
 }
+
+TEST_CASE("forgetting some tokens keeps every other token's counts and last use") {
+  // 3000 tokens over the ledger's shards, so that its tables have long runs
+  // that wrap around; then a third is forgotten while the rest still wait
+  // on their throttle or have uses pending. Every survivor must still be
+  // found with its exact counts (a wrong shift on removal loses some).
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 5000});
+  auto id = [](size_t n) {
+    std::string s = std::to_string(n);
+    return "tok_" + std::string(16 - s.size(), '0') + s;
+  };
+  const size_t kTokens = 3000;
+  for (size_t i = 0; i < kTokens; ++i) {
+    ledger.RecordUse(Token(id(i)).ref(), "ip", "ua", kT0);
+  }
+  REQUIRE(ledger.TakeDue(kT0 + 1, false).size() == kTokens);  // first uses, due at once
+  // Token i % 3 == 0: used again later (its throttle restarts later);
+  // i % 3 == 1: a use pending; i % 3 == 2: nothing more, to be forgotten.
+  for (size_t i = 0; i < kTokens; i += 3) {
+    ledger.RecordUse(Token(id(i)).ref(), "ip", "ua", kT0 + 5 * kMinute);
+  }
+  REQUIRE(ledger.TakeDue(kT0 + 5 * kMinute, true).size() == kTokens / 3);
+  for (size_t i = 1; i < kTokens; i += 3) {
+    ledger.RecordUse(Token(id(i)).ref(), "ip2", "ua2", kT0 + 6 * kMinute + i);
+    ledger.RecordUse(Token(id(i)).ref(), "ip3", "ua3", kT0 + 6 * kMinute + i);
+  }
+  // Past the first interval: i % 3 == 2 are quiet and forgotten, i % 3 == 1
+  // are due (their last event was the first use), i % 3 == 0 stay throttled
+  // (their last event was at 5 min).
+  auto due = ledger.TakeDue(kT0 + 10 * kMinute + 2, false);
+  REQUIRE(due.size() == kTokens / 3);
+  std::set<std::string> due_ids;
+  for (const auto& e : due) {
+    const auto& used = std::get<TokenUsed>(e.data);
+    CHECK(used.count == 2);
+    CHECK(used.ip == "ip3");
+    CHECK(used.user_agent == "ua3");
+    due_ids.insert(*e.token_id);
+  }
+  for (size_t i = 1; i < kTokens; i += 3) CHECK(due_ids.count(id(i)) == 1);
+  auto last_used = [&](size_t i) -> std::optional<int64_t> {
+    if (i % 3 == 0) return kT0 + 5 * kMinute;
+    return kT0 + 6 * kMinute + static_cast<int64_t>(i);
+  };
+  for (size_t i = 0; i < kTokens; ++i) {
+    INFO("token " << i);
+    CHECK(ledger.LastUsed(id(i)) == (i % 3 == 2 ? std::nullopt : last_used(i)));
+  }
+  // At 16 min the i % 3 == 0 are quiet too and go; i % 3 == 1 (event at
+  // 10 min) stay.
+  CHECK(ledger.TakeDue(kT0 + 16 * kMinute, false).empty());
+  for (size_t i = 0; i < kTokens; ++i) {
+    INFO("token " << i);
+    CHECK(ledger.LastUsed(id(i)) == (i % 3 == 1 ? last_used(i) : std::nullopt));
+  }
+  // Their room is free again: 4000 more fit beside the 1000 left, no more.
+  for (size_t i = 10'000; i < 14'001; ++i) {
+    ledger.RecordUse(Token(id(i)).ref(), "ip", "ua", kT0 + 17 * kMinute);
+  }
+  CHECK(ledger.TakeDue(kT0 + 17 * kMinute, true).size() == 4000);
+}
