@@ -431,9 +431,13 @@ Reply Service::Check(const httplib::Request& req) {
   BasicBuffer decoded;  // no allocation for the credentials
   auto creds = ParseBasicAuthorization(*headers.authorization, decoded);
   if (!creds) return deny(DenyMetric::kMalformed);
+  // The digest first, so that the index slot loads while the checksum is
+  // checked (a value that fails it costs one SHA-256 more: ~0.2 us).
+  const Digest digest = Sha256(creds->password);
+  auth_index_.Prefetch(digest);
   if (!ValidateTokenValue(creds->password).ok()) return deny(DenyMetric::kBadChecksum);
 
-  auto found = auth_index_.Find(Sha256(creds->password));
+  auto found = auth_index_.Find(digest);
   if (!found) return deny(DenyMetric::kUnknown);
   const projections::AuthIndex::Match& t = *found;
   const projections::AuthIndex::Owner& owner = *t.owner;

@@ -252,6 +252,13 @@ size_t AuthIndex::Probe(const Slots& slots, const Digest& d) {
   }
 }
 
+void AuthIndex::Prefetch(const Digest& sha256) const {
+  const Shard& shard = ShardOf(sha256);
+  std::shared_lock lock(shard.mu);
+  if (shard.slots.empty()) return;
+  __builtin_prefetch(&shard.slots[SlotHash(sha256) & (shard.slots.size() - 1)]);
+}
+
 std::optional<AuthIndex::Match> AuthIndex::Find(const Digest& sha256) const {
   const Shard& shard = ShardOf(sha256);
   std::shared_lock lock(shard.mu);

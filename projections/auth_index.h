@@ -91,6 +91,9 @@ class AuthIndex {
   void Reserve(size_t tokens);
 
   std::optional<Match> Find(const Digest& sha256) const;
+  // Starts loading the slot where Find(sha256) looks first into the cache,
+  // so that work done in between overlaps the (likely) cache miss.
+  void Prefetch(const Digest& sha256) const;
 
   size_t size() const;
 
