@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <new>
 
 #include "core/label.h"
 
@@ -14,6 +15,17 @@ std::optional<UsageLedger::IdKey> UsageLedger::IdKey::Of(std::string_view id) {
   k.size = static_cast<uint8_t>(id.size());
   std::memcpy(k.bytes.data(), id.data(), id.size());
   return k;
+}
+
+void UsageLedger::Cold::set_agent(std::string_view clean) {
+  clean = clean.substr(0, kMaxUserAgentBytes);
+  agent_size = static_cast<uint16_t>(clean.size());
+  if (clean.size() <= kInlineAgent) {
+    std::memcpy(agent_inline.data(), clean.data(), clean.size());
+    agent_long.clear();
+  } else {
+    agent_long.assign(clean);
+  }
 }
 
 UsageLedger::Shard::~Shard() {
@@ -58,15 +70,7 @@ UsageLedger::Slot* UsageLedger::Insert(Shard& shard, const IdKey& key, uint64_t 
   cold->tenant = tenant;
   cold->user = user;
   if ((shard.used + 1) * 4 > shard.slots.size() * 3) {  // keep the load <= 3/4
-    std::vector<Slot> grown(std::max<size_t>(shard.slots.size() * 2, 16));
-    const size_t mask = grown.size() - 1;
-    for (const Slot& slot : shard.slots) {
-      if (!slot.cold) continue;
-      size_t i = (slot.hash / kShards) & mask;
-      while (grown[i].cold) i = (i + 1) & mask;
-      grown[i] = slot;
-    }
-    shard.slots = std::move(grown);
+    Rehash(shard, std::max<size_t>(shard.slots.size() * 2, 16));
   }
   const size_t mask = shard.slots.size() - 1;
   size_t i = (hash / kShards) & mask;
@@ -78,6 +82,19 @@ UsageLedger::Slot* UsageLedger::Insert(Shard& shard, const IdKey& key, uint64_t 
   slot.cold = cold.release();
   ++shard.used;
   return &slot;
+}
+
+void UsageLedger::Rehash(Shard& shard, size_t size) {
+  // Built aside and swapped in: a bad_alloc leaves the shard as it was.
+  std::vector<Slot> moved(size);
+  const size_t mask = size - 1;
+  for (const Slot& slot : shard.slots) {
+    if (!slot.cold) continue;
+    size_t i = (slot.hash / kShards) & mask;
+    while (moved[i].cold) i = (i + 1) & mask;
+    moved[i] = slot;
+  }
+  shard.slots.swap(moved);
 }
 
 void UsageLedger::Erase(Shard& shard, size_t i) {
@@ -116,11 +133,7 @@ void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
   if (c.ip != ip) c.ip.assign(ip);
   // The same client sends the same (already clean) User-Agent every time:
   // sanitize only when it changed.
-  if (c.agent() != user_agent) {
-    std::string clean = SanitizeText(user_agent, kMaxUserAgentBytes);
-    c.user_agent_size = static_cast<uint16_t>(std::min(clean.size(), c.user_agent.size()));
-    std::memcpy(c.user_agent.data(), clean.data(), c.user_agent_size);
-  }
+  if (c.agent() != user_agent) c.set_agent(SanitizeText(user_agent, kMaxUserAgentBytes));
 }
 
 void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
@@ -134,7 +147,9 @@ void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
   std::lock_guard<std::mutex> lock(shard.mu);
   Slot* slot = FindOrAdd(shard, *key, hash, token.tenant, token.user);
   if (!slot) return;
-  PendingDenial& d = slot->cold->denial;
+  std::unique_ptr<PendingDenial>& pending = slot->cold->denial;
+  if (!pending) pending = std::make_unique<PendingDenial>();
+  PendingDenial& d = *pending;
   ++d.count;
   d.reason = reason;
   d.claimed_user = SanitizeText(claimed_user, 254);
@@ -187,24 +202,39 @@ void UsageLedger::TakeDue(Shard& shard, int64_t now, bool everything, std::vecto
       slot.last_at = 0;
       c.last_use_event_at = now;
     }
-    if (c.denial.count > 0 &&
+    if (c.denial_pending() &&
         (everything || !c.last_denial_event_at ||
          now - *c.last_denial_event_at >= config_.denial_interval_ms)) {
-      Event ev = base(Actor{ActorRole::kBasic, std::nullopt, c.denial.ip});
-      ev.data = AuthDenied{c.denial.reason, c.denial.claimed_user, c.denial.ip,
-                           c.denial.user_agent, c.denial.count};
+      PendingDenial& d = *c.denial;
+      Event ev = base(Actor{ActorRole::kBasic, std::nullopt, d.ip});
+      ev.data = AuthDenied{d.reason, std::move(d.claimed_user), d.ip, std::move(d.user_agent),
+                           d.count};
       out.push_back(std::move(ev));
-      c.denial = PendingDenial{};
+      c.denial.reset();
       c.last_denial_event_at = now;
     }
     // Forget tokens with nothing pending once their throttles have lapsed.
     bool use_quiet = !c.last_use_event_at || now - *c.last_use_event_at >= config_.usage_interval_ms;
     bool denial_quiet =
         !c.last_denial_event_at || now - *c.last_denial_event_at >= config_.denial_interval_ms;
-    if (slot.count == 0 && c.denial.count == 0 && use_quiet && denial_quiet) {
+    if (slot.count == 0 && !c.denial_pending() && use_quiet && denial_quiet) {
       Erase(shard, i);
     } else {
       ++i;
+    }
+  }
+  // A table left mostly empty by a burst that has passed shrinks again
+  // (to nothing when empty); failing to shrink changes nothing.
+  if (shard.slots.size() > 16 && shard.used * 8 < shard.slots.size()) {
+    size_t size = 16;
+    while (shard.used * 4 > size) size *= 2;
+    try {
+      if (shard.used == 0) {
+        std::vector<Slot>().swap(shard.slots);
+      } else {
+        Rehash(shard, size);
+      }
+    } catch (const std::bad_alloc&) {
     }
   }
 }
@@ -230,22 +260,22 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
         c.first_at = used->first_at;
         slot->last_at = used->last_at;
         c.ip = used->ip;
-        c.user_agent_size =
-            static_cast<uint16_t>(std::min(used->user_agent.size(), c.user_agent.size()));
-        std::memcpy(c.user_agent.data(), used->user_agent.data(), c.user_agent_size);
+        c.set_agent(used->user_agent);
       }
       c.first_at = std::min(c.first_at, used->first_at);
       slot->last_at = std::max(slot->last_at, used->last_at);
       slot->count += used->count;
       c.last_use_event_at.reset();
     } else if (const auto* denied = std::get_if<AuthDenied>(&ev.data)) {
-      if (c.denial.count == 0) {
-        c.denial.reason = denied->reason;
-        c.denial.claimed_user = denied->claimed_user;
-        c.denial.ip = denied->ip;
-        c.denial.user_agent = denied->user_agent;
+      if (!c.denial) c.denial = std::make_unique<PendingDenial>();
+      PendingDenial& d = *c.denial;
+      if (d.count == 0) {
+        d.reason = denied->reason;
+        d.claimed_user = denied->claimed_user;
+        d.ip = denied->ip;
+        d.user_agent = denied->user_agent;
       }
-      c.denial.count += denied->count;
+      d.count += denied->count;
       c.last_denial_event_at.reset();
     }
   }

@@ -73,22 +73,29 @@ class UsageLedger {
   };
 
   // What a tracked token's check touches besides its slot, in one
-  // allocation: the latest use's client (its User-Agent inline, so that the
-  // comparison every use makes reads this object and nothing else) and
-  // what the rare paths need.
+  // allocation: the latest use's client (its User-Agent inline when it fits,
+  // as most do, so that the comparison every use makes reads this object
+  // and nothing else) and what the rarer paths need.
   struct Cold {
+    static constexpr size_t kInlineAgent = 96;
     std::string ip;  // of the latest pending use
-    uint16_t user_agent_size = 0;
-    std::array<char, kMaxUserAgentBytes> user_agent;  // sanitized
-    int64_t first_at = 0;                             // of the pending uses
+    uint16_t agent_size = 0;
+    std::array<char, kInlineAgent> agent_inline;  // sanitized, when it fits
+    std::string agent_long;                       // sanitized, when it does not
+    int64_t first_at = 0;                         // of the pending uses
     std::optional<int64_t> last_used_taken;  // the latest use already turned into an event
     std::optional<int64_t> last_use_event_at;
     std::optional<int64_t> last_denial_event_at;
-    PendingDenial denial;
+    std::unique_ptr<PendingDenial> denial;  // once a denial is pending
     std::string tenant;
     std::string user;
 
-    std::string_view agent() const { return {user_agent.data(), user_agent_size}; }
+    std::string_view agent() const {
+      if (agent_size <= kInlineAgent) return {agent_inline.data(), agent_size};
+      return agent_long;
+    }
+    void set_agent(std::string_view clean);  // at most kMaxUserAgentBytes
+    bool denial_pending() const { return denial && denial->count > 0; }
   };
   // One cache line per tracked token: what a successful check updates.
   struct alignas(64) Slot {
@@ -121,6 +128,9 @@ class UsageLedger {
   // REQUIRES: shard.mu held.
   static Slot* Insert(Shard& shard, const IdKey& key, uint64_t hash, std::string_view tenant,
                       std::string_view user);
+  // Moves the shard's entries to a table of `size` slots (a power of two
+  // that holds them). REQUIRES: shard.mu held.
+  static void Rehash(Shard& shard, size_t size);
   // Removes slots[i]. REQUIRES: shard.mu held.
   void Erase(Shard& shard, size_t i);
   void TakeDue(Shard& shard, int64_t now, bool everything, std::vector<Event>& out);

@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -33,15 +32,28 @@ constexpr size_t kHugePage = size_t{2} << 20;
 
 namespace {
 
-// `bytes` (a multiple of kHugePage) aligned to a huge page and offered to
-// transparent huge pages (madvise mode, the Debian default; where THP is off
-// the advice is ignored and nothing else changes). Freed with std::free.
-void* AllocateHugePages(size_t bytes) {
-  void* p = std::aligned_alloc(kHugePage, bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  ::madvise(p, bytes, MADV_HUGEPAGE);
-  return p;
+// `bytes` (a multiple of kHugePage) mapped at a huge-page boundary and
+// offered to transparent huge pages (madvise mode, the Debian default; where
+// THP is off the advice is ignored and nothing else changes). Mapped, not
+// taken from malloc, so that the advice never lands on heap memory that
+// malloc later hands out for small objects. Freed with UnmapHugePages.
+void* MapHugePages(size_t bytes) {
+  const size_t span = bytes + kHugePage;  // room to align
+  void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > start) ::munmap(p, aligned - start);
+  if (const uintptr_t end = start + span; end > aligned + bytes) {
+    ::munmap(reinterpret_cast<void*>(aligned + bytes), end - (aligned + bytes));
+  }
+  ::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
 }
+
+void UnmapHugePages(void* p, size_t bytes) { ::munmap(p, bytes); }
+
+size_t RoundToHugePages(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
 
 }  // namespace
 
@@ -49,24 +61,27 @@ void* AllocateHugePages(size_t bytes) {
 // index then misses the TLB rarely.
 template <typename T>
 T* AuthIndex::SlotAllocator<T>::allocate(size_t n) {
-  if (n > std::numeric_limits<size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
-  size_t bytes = n * sizeof(T);
+  if (n > std::numeric_limits<size_t>::max() / sizeof(T) - kHugePage) {
+    throw std::bad_array_new_length();
+  }
+  const size_t bytes = n * sizeof(T);
   if (bytes < kHugePage) {
     return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
   }
-  return static_cast<T*>(AllocateHugePages((bytes + kHugePage - 1) / kHugePage * kHugePage));
+  return static_cast<T*>(MapHugePages(RoundToHugePages(bytes)));
 }
 
 template <typename T>
 void AuthIndex::SlotAllocator<T>::deallocate(T* p, size_t n) {
-  if (n * sizeof(T) < kHugePage) {
+  const size_t bytes = n * sizeof(T);
+  if (bytes < kHugePage) {
     ::operator delete(p, std::align_val_t{alignof(T)});
   } else {
-    std::free(p);
+    UnmapHugePages(p, RoundToHugePages(bytes));
   }
 }
 
-void AuthIndex::FreeBlock::operator()(char* p) const { std::free(p); }
+void AuthIndex::OwnerBlock::Unmap::operator()(char* p) const { UnmapHugePages(p, bytes); }
 
 template struct AuthIndex::SlotAllocator<AuthIndex::Slot>;
 
@@ -89,15 +104,16 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
   };
   std::lock_guard<std::mutex> lock(shard.mu);
   if ((shard.used + 1) * 4 > shard.slots.size() * 3) {  // keep the load <= 3/4
-    std::vector<OwnerSlot> old = std::move(shard.slots);
-    shard.slots.assign(std::max<size_t>(old.size() * 2, 1024), OwnerSlot{});
-    const size_t mask = shard.slots.size() - 1;
-    for (const OwnerSlot& slot : old) {
+    // Built aside and swapped in: a bad_alloc leaves the shard as it was.
+    std::vector<OwnerSlot> grown(std::max<size_t>(shard.slots.size() * 2, 1024));
+    const size_t mask = grown.size() - 1;
+    for (const OwnerSlot& slot : shard.slots) {
       if (!slot.owner) continue;
       size_t i = (slot.hash / kOwnerShards) & mask;
-      while (shard.slots[i].owner) i = (i + 1) & mask;
-      shard.slots[i] = slot;
+      while (grown[i].owner) i = (i + 1) & mask;
+      grown[i] = slot;
     }
+    shard.slots.swap(grown);
   }
   const size_t mask = shard.slots.size() - 1;
   size_t i = (hash / kOwnerShards) & mask;  // the low bits chose the shard
@@ -126,11 +142,13 @@ AuthIndex::Owner* AuthIndex::NewOwner(std::string_view tenant, std::string_view 
       alignof(Owner);
   std::lock_guard<std::mutex> lock(owner_arena_.mu);
   if (bytes > owner_arena_.left) {
-    // Owners that fit go on huge pages, like the slots that point to them;
-    // a name longer than a block (never a valid one) gets a block of its own.
-    const size_t size = (std::max(bytes, kHugePage) + kHugePage - 1) / kHugePage * kHugePage;
-    owner_arena_.blocks.emplace_back(static_cast<char*>(AllocateHugePages(size)));
-    owner_arena_.next = owner_arena_.blocks.back().get();
+    // Owners go on huge pages, like the slots that point to them; a name
+    // longer than a block (never a valid one) gets a block of its own.
+    const size_t size = RoundToHugePages(std::max(bytes, kHugePage));
+    OwnerBlock block{std::unique_ptr<char[], OwnerBlock::Unmap>(
+        static_cast<char*>(MapHugePages(size)), OwnerBlock::Unmap{size})};
+    owner_arena_.blocks.push_back(std::move(block));  // unmapped again if this throws
+    owner_arena_.next = owner_arena_.blocks.back().chars.get();
     owner_arena_.left = size;
   }
   char* at = owner_arena_.next;
@@ -138,8 +156,8 @@ AuthIndex::Owner* AuthIndex::NewOwner(std::string_view tenant, std::string_view 
   owner_arena_.left -= bytes;
   Owner* owner = new (at) Owner(static_cast<uint32_t>(tenant.size()),
                                 static_cast<uint32_t>(user.size()));
-  std::memcpy(owner->chars(), tenant.data(), tenant.size());
-  std::memcpy(owner->chars() + tenant.size(), user.data(), user.size());
+  std::memcpy(at + sizeof(Owner), tenant.data(), tenant.size());
+  std::memcpy(at + sizeof(Owner) + tenant.size(), user.data(), user.size());
   return owner;
 }
 
@@ -226,11 +244,12 @@ Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
 }
 
 void AuthIndex::Grow(Shard& shard, size_t slots) {
-  Slots old = std::move(shard.slots);
-  shard.slots.assign(slots, Slot{});
-  for (const Slot& s : old) {
-    if (s.owner_bits) shard.slots[Probe(shard.slots, s.digest)] = s;
+  // Built aside and swapped in: a bad_alloc leaves the shard as it was.
+  Slots grown(slots);
+  for (const Slot& s : shard.slots) {
+    if (s.owner_bits) grown[Probe(grown, s.digest)] = s;
   }
+  shard.slots.swap(grown);
 }
 
 void AuthIndex::Reserve(size_t tokens) {
@@ -250,13 +269,6 @@ size_t AuthIndex::Probe(const Slots& slots, const Digest& d) {
     const Slot& s = slots[i];
     if (!s.owner_bits || s.digest == d) return i;
   }
-}
-
-void AuthIndex::Prefetch(const Digest& sha256) const {
-  const Shard& shard = ShardOf(sha256);
-  std::shared_lock lock(shard.mu);
-  if (shard.slots.empty()) return;
-  __builtin_prefetch(&shard.slots[SlotHash(sha256) & (shard.slots.size() - 1)]);
 }
 
 std::optional<AuthIndex::Match> AuthIndex::Find(const Digest& sha256) const {

@@ -49,8 +49,8 @@ class AuthIndex {
     friend class AuthIndex;
     Owner(uint32_t tenant_size, uint32_t user_size)
         : tenant_size_(tenant_size), user_size_(user_size) {}
-    const char* chars() const { return reinterpret_cast<const char*>(this + 1); }
-    char* chars() { return reinterpret_cast<char*>(this + 1); }
+    // The names follow the object in the arena block that holds both.
+    const char* chars() const { return reinterpret_cast<const char*>(this) + sizeof(Owner); }
     uint32_t tenant_size_;
     uint32_t user_size_;
   };
@@ -91,9 +91,6 @@ class AuthIndex {
   void Reserve(size_t tokens);
 
   std::optional<Match> Find(const Digest& sha256) const;
-  // Starts loading the slot where Find(sha256) looks first into the cache,
-  // so that work done in between overlaps the (likely) cache miss.
-  void Prefetch(const Digest& sha256) const;
 
   size_t size() const;
 
@@ -128,7 +125,7 @@ class AuthIndex {
   // An open-addressing table (linear probing, no deletes: a token record is
   // never removed), so that a lookup touches one slot, not a bucket list.
   static constexpr size_t kShards = 64;
-  struct Shard {
+  struct alignas(64) Shard {  // a cache line of its own for each shard's lock
     mutable std::shared_mutex mu;
     Slots slots;      // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;  // GUARDED_BY(mu)
@@ -162,17 +159,21 @@ class AuthIndex {
   };
   // A new Owner of `tenant` and `user` in the owner arena.
   Owner* NewOwner(std::string_view tenant, std::string_view user);
-  struct FreeBlock {
-    void operator()(char* p) const;
+  struct OwnerBlock {
+    struct Unmap {
+      size_t bytes = 0;
+      void operator()(char* p) const;
+    };
+    std::unique_ptr<char[], Unmap> chars;
   };
   // Owners with their names, packed in huge-page blocks never moved or freed
   // while the index lives (owners are trivially destructible). Taken after
   // an owner shard's lock, never before.
   struct OwnerArena {
     std::mutex mu;
-    std::vector<std::unique_ptr<char[], FreeBlock>> blocks;  // GUARDED_BY(mu)
-    char* next = nullptr;                                    // GUARDED_BY(mu)
-    size_t left = 0;                                         // GUARDED_BY(mu)
+    std::vector<OwnerBlock> blocks;  // GUARDED_BY(mu)
+    char* next = nullptr;            // GUARDED_BY(mu)
+    size_t left = 0;                 // GUARDED_BY(mu)
   };
   OwnerArena owner_arena_;
   std::unique_ptr<OwnerShard[]> owner_shards_;

@@ -1200,6 +1200,21 @@ TEST_CASE("http: OData check allows a valid token on any method, sub-path and qu
     CHECK(r.status == 200);
   }
   CHECK(h.Check(kAlice, value, {{"X-Auth-Require-Tenant", "acme"}}).status == 200);
+  // Header names are case-insensitive; of a repeated header the first counts
+  // (what httplib's own lookup answers).
+  CHECK(h.Send("GET", "/v1/auth/check",
+               {{"authorization", BasicHeader(kAlice, value)}, {"x-auth-require-tenant", "acme"}})
+            .status == 200);
+  EXPECT_PROBLEM(h.Send("GET", "/v1/auth/check",
+                        {{"AUTHORIZATION", BasicHeader(kAlice, value)},
+                         {"x-AUTH-require-TENANT", "other"}}),
+                 401, "unauthenticated");
+  CHECK(h.Check(kAlice, value,
+                {{"X-Auth-Require-Tenant", "acme"}, {"x-auth-require-tenant", "other"}})
+            .status == 200);
+  EXPECT_PROBLEM(h.Check(kAlice, value,
+                         {{"x-auth-require-tenant", "other"}, {"X-Auth-Require-Tenant", "acme"}}),
+                 401, "unauthenticated");
   // No positive caching: a revocation takes effect on the next check.
   REQUIRE(h.Revoke(h.Jwt(kAlice), Id(t)).status == 200);
   EXPECT_PROBLEM(h.Check(kAlice, value), 401, "unauthenticated");

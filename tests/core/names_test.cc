@@ -52,6 +52,19 @@ TEST_CASE("UsernameMatches answers as NormalizeUsername followed by a comparison
     }
   }
   CHECK(matches >= 6);  // the set does exercise matching pairs, not only refusals
+  // And on their own, not through NormalizeUsername: the ends of the range
+  // ('!' 0x21, '~' 0x7E) are allowed, DEL (0x7F) and space are not; only
+  // the claim is folded, the stored name is already lower-case.
+  CHECK(UsernameMatches("!~", "!~"));
+  CHECK(UsernameMatches("Ada@Acme.Example", "ada@acme.example"));
+  CHECK_FALSE(UsernameMatches("ada", "ADA"));
+  CHECK_FALSE(UsernameMatches("ad\x7F", "ad\x7F"));
+  CHECK_FALSE(UsernameMatches("a b", "a b"));
+  CHECK_FALSE(UsernameMatches("a:b", "a:b"));
+  CHECK_FALSE(UsernameMatches("a/b", "a/b"));
+  CHECK_FALSE(UsernameMatches("", ""));
+  CHECK_FALSE(UsernameMatches(std::string(255, 'a'), std::string(255, 'a')));
+  CHECK(UsernameMatches(std::string(254, 'A'), std::string(254, 'a')));
   // '@' (0x40) and '`' (0x60) sit beside 'A' and 'a': no false fold.
   CHECK_FALSE(UsernameMatches("@", "`"));
   CHECK_FALSE(UsernameMatches("[", "{"));

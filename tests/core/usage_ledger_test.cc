@@ -177,13 +177,26 @@ TEST_CASE("forgetting some tokens keeps every other token's counts and last use"
     ledger.RecordUse(Token(id(i)).ref(), "ip2", "ua2", kT0 + 6 * kMinute + i);
     ledger.RecordUse(Token(id(i)).ref(), "ip3", "ua3", kT0 + 6 * kMinute + i);
   }
+  // Denials pending on every sixth token (i % 3 == 0, so throttled for
+  // uses): they must survive the removals around them.
+  for (size_t i = 0; i < kTokens; i += 6) {
+    ledger.RecordDenial(Token(id(i)).ref(), DenyReason::kUserMismatch, "mallory", "ip9", "ua9",
+                        kT0 + 6 * kMinute);
+  }
   // Past the first interval: i % 3 == 2 are quiet and forgotten, i % 3 == 1
   // are due (their last event was the first use), i % 3 == 0 stay throttled
   // (their last event was at 5 min).
   auto due = ledger.TakeDue(kT0 + 10 * kMinute + 2, false);
-  REQUIRE(due.size() == kTokens / 3);
-  std::set<std::string> due_ids;
+  REQUIRE(due.size() == kTokens / 3 + kTokens / 6);
+  std::set<std::string> due_ids, denied_ids;
   for (const auto& e : due) {
+    if (const auto* denied = std::get_if<AuthDenied>(&e.data)) {
+      CHECK(denied->count == 1);
+      CHECK(denied->claimed_user == "mallory");
+      CHECK(denied->reason == DenyReason::kUserMismatch);
+      denied_ids.insert(*e.token_id);
+      continue;
+    }
     const auto& used = std::get<TokenUsed>(e.data);
     CHECK(used.count == 2);
     CHECK(used.ip == "ip3");
@@ -191,6 +204,9 @@ TEST_CASE("forgetting some tokens keeps every other token's counts and last use"
     due_ids.insert(*e.token_id);
   }
   for (size_t i = 1; i < kTokens; i += 3) CHECK(due_ids.count(id(i)) == 1);
+  for (size_t i = 0; i < kTokens; i += 6) CHECK(denied_ids.count(id(i)) == 1);
+  CHECK(due_ids.size() == kTokens / 3);
+  CHECK(denied_ids.size() == kTokens / 6);
   auto last_used = [&](size_t i) -> std::optional<int64_t> {
     if (i % 3 == 0) return kT0 + 5 * kMinute;
     return kT0 + 6 * kMinute + static_cast<int64_t>(i);
@@ -199,8 +215,8 @@ TEST_CASE("forgetting some tokens keeps every other token's counts and last use"
     INFO("token " << i);
     CHECK(ledger.LastUsed(id(i)) == (i % 3 == 2 ? std::nullopt : last_used(i)));
   }
-  // At 16 min the i % 3 == 0 are quiet too and go; i % 3 == 1 (event at
-  // 10 min) stay.
+  // At 16 min the i % 3 == 0 are quiet too (their denials' minute has
+  // passed) and go; i % 3 == 1 (event at 10 min) stay.
   CHECK(ledger.TakeDue(kT0 + 16 * kMinute, false).empty());
   for (size_t i = 0; i < kTokens; ++i) {
     INFO("token " << i);
@@ -211,4 +227,37 @@ TEST_CASE("forgetting some tokens keeps every other token's counts and last use"
     ledger.RecordUse(Token(id(i)).ref(), "ip", "ua", kT0 + 17 * kMinute);
   }
   CHECK(ledger.TakeDue(kT0 + 17 * kMinute, true).size() == 4000);
+}
+
+TEST_CASE("a requeue after the token was forgotten restores its counts, client and last use") {
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
+  TokenRecord t = Token("tok_dddddddddddddddd");
+  // A User-Agent longer than the ledger keeps inline, then a short one,
+  // then one past the 256-byte bound (kept cut to 256).
+  const std::string long_agent = "Mozilla/5.0 " + std::string(150, 'm');
+  ledger.RecordUse(t.ref(), "192.0.2.1", long_agent, kT0);
+  auto first = ledger.TakeDue(kT0, false);
+  REQUIRE(first.size() == 1);
+  CHECK(std::get<TokenUsed>(first[0].data).user_agent == long_agent);
+  // Forgotten once its interval passes with nothing pending.
+  CHECK(ledger.TakeDue(kT0 + 10 * kMinute, false).empty());
+  CHECK_FALSE(ledger.LastUsed(t.id).has_value());
+  // The append of `first` failed late: requeued, it is tracked again, due
+  // at once, with its own client and last use.
+  ledger.Requeue(first);
+  CHECK(ledger.LastUsed(t.id) == std::optional<int64_t>(kT0));
+  ledger.RecordUse(t.ref(), "192.0.2.2", "short", kT0 + 10 * kMinute + 5);
+  CHECK(ledger.LastUsed(t.id) == std::optional<int64_t>(kT0 + 10 * kMinute + 5));
+  auto again = ledger.TakeDue(kT0 + 10 * kMinute + 6, false);
+  REQUIRE(again.size() == 1);
+  const auto& used = std::get<TokenUsed>(again[0].data);
+  CHECK(used.count == 2);
+  CHECK(used.first_at == kT0);
+  CHECK(used.last_at == kT0 + 10 * kMinute + 5);
+  CHECK(used.ip == "192.0.2.2");
+  CHECK(used.user_agent == "short");
+  ledger.RecordUse(t.ref(), "192.0.2.2", std::string(300, 'z'), kT0 + 21 * kMinute);
+  auto cut = ledger.TakeDue(kT0 + 21 * kMinute, false);
+  REQUIRE(cut.size() == 1);
+  CHECK(std::get<TokenUsed>(cut[0].data).user_agent == std::string(256, 'z'));
 }

@@ -96,3 +96,58 @@ TEST_CASE("owners are interned by tenant and user, short and long keys alike") {
   CHECK_FALSE(interned[7]->deactivated.load());
   CHECK(interned[14]->deactivated.load());
 }
+
+TEST_CASE("a reserved 1M-token index and owners over several arena blocks answer exactly") {
+  AuthIndex index;
+  index.Reserve(size_t{1} << 20);  // every shard's table is a huge-page mapping from the start
+  // 40,000 owners with ~130-byte names (~6 MB of owners: several 2 MiB
+  // arena blocks), one of them with a 3 MB name (a block of its own), each
+  // with one token whose flags and expiry vary.
+  const size_t kOwners = 40'000;
+  auto user_of = [](size_t i) {
+    if (i == 12'345) return std::string(3 << 20, 'h') + "@example.com";
+    return std::to_string(i) + std::string(110, 'n') + "@example.com";
+  };
+  auto record = [&](size_t i) {
+    TokenRecord t;
+    t.id = TokenId(i);
+    t.tenant = i % 2 ? "acme" : "globex";
+    t.user = user_of(i);
+    t.label = "label";
+    t.hint = "hint";
+    t.sha256 = Sha256(t.id);
+    t.mint_seq = i + 1;
+    t.created_at = 1;
+    if (i % 3 == 0) t.expires_at = 1'000'000 + static_cast<int64_t>(i);
+    if (i % 5 == 0) t.revoked_at = 2;
+    t.expired_logged = i % 7 == 0;
+    return t;
+  };
+  for (size_t i = 0; i < kOwners; ++i) {
+    TokenRecord t = record(i);
+    REQUIRE(index.OnWrite(Keyspace::kTokens, t.id, projections::EncodeTokenRecord(t)).ok());
+  }
+  REQUIRE(index.size() == kOwners);
+  auto check_all = [&] {
+    for (size_t i = 0; i < kOwners; ++i) {
+      TokenRecord t = record(i);
+      auto m = index.Find(t.sha256);
+      REQUIRE(m);
+      INFO("token " << i);
+      CHECK(m->token_id() == t.id);
+      CHECK(m->owner->tenant() == t.tenant);
+      CHECK(m->owner->user() == t.user);
+      CHECK(m->revoked == t.revoked_at.has_value());
+      CHECK(m->expired_logged == t.expired_logged);
+      CHECK(m->expires_at == t.expires_at);
+    }
+  };
+  check_all();
+  CHECK_FALSE(index.Find(Sha256("no such token")).has_value());
+  // A later write of a record (a revocation) replaces its slot in place.
+  TokenRecord revoked = record(1);
+  revoked.revoked_at = 3;
+  REQUIRE(index.OnWrite(Keyspace::kTokens, revoked.id, projections::EncodeTokenRecord(revoked)).ok());
+  CHECK(index.Find(revoked.sha256)->revoked);
+  CHECK(index.size() == kOwners);
+}
