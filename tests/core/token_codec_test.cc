@@ -43,6 +43,29 @@ TEST_CASE("Crc32 is zlib's CRC-32", "[token_codec]") {
   CHECK(Crc32("") == 0u);
   CHECK(Crc32("The quick brown fox jumps over the lazy dog") == 0x414FA339u);
   CHECK(Crc32("abcdefghijABCDEFGHIJ0123456789") == 0x77D0780Fu);
+  // Against the bit-at-a-time definition, for every length up to 100 and
+  // every alignment of the 8-byte steps (the slices must agree with it).
+  auto reference = [](std::string_view data) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (char ch : data) {
+      c ^= static_cast<uint8_t>(ch);
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
+    }
+    return c ^ 0xFFFFFFFFu;
+  };
+  std::string bytes;
+  uint32_t x = 12345;
+  for (int i = 0; i < 108; ++i) {
+    x = x * 1103515245u + 12345u;
+    bytes.push_back(static_cast<char>(x >> 16));
+  }
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t n = 0; n + offset <= 108 && n <= 100; ++n) {
+      std::string_view part(bytes.data() + offset, n);
+      INFO("offset " << offset << ", length " << n);
+      CHECK(Crc32(part) == reference(part));
+    }
+  }
 }
 
 TEST_CASE("Base62Fixed is fixed-width big-endian base62", "[token_codec]") {
