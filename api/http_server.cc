@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <sys/time.h>
 
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -179,24 +180,40 @@ class ConnectionStream final : public httplib::Stream {
     }
   }
 
+  // A connection's two addresses do not change: looked up once (two system
+  // calls and a formatting each), not for every request on it.
   void Address(bool peer, std::string& ip, int& port) const {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    int r = peer ? ::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len)
-                 : ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    if (r != 0) return;
-    char host[NI_MAXHOST], serv[NI_MAXSERV];
-    if (::getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof(host), serv,
-                      sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-      ip = host;
-      port = std::atoi(serv);
+    KnownAddress& known = addresses_[peer ? 0 : 1];
+    if (!known.found) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof(addr);
+      int r = peer ? ::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len)
+                   : ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+      if (r != 0) return;
+      char host[NI_MAXHOST], serv[NI_MAXSERV];
+      if (::getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof(host), serv,
+                        sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        return;
+      }
+      known.ip = host;
+      known.port = std::atoi(serv);
+      known.found = true;
     }
+    ip = known.ip;
+    port = known.port;
   }
 
   bool TlsPending() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
 
+  struct KnownAddress {
+    bool found = false;
+    std::string ip;
+    int port = 0;
+  };
+
   int fd_;
   SSL* ssl_;
+  mutable std::array<KnownAddress, 2> addresses_;  // peer, local; one thread per connection
   const HttpLimits& limits_;
   const std::atomic<socket_t>& running_;
   std::string buf_;
