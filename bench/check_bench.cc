@@ -1,8 +1,10 @@
 // OData check benchmark, in process (issue: benchmarks). One core: checks per
 // second through the real route handler (Basic parse, checksum, SHA-256, the
-// token lookup, status, usage ledger) with N active tokens stored, against
-// the baseline measured in the same run: SHA-256 of the same values alone.
-// Target: >= 0.5x the SHA-256 rate.
+// token lookup, status, usage ledger) with N active tokens stored, 20,000 of
+// them checked in turn (each check finds its token cold in the caches),
+// against the baseline measured in the same run, interleaved with it: SHA-256
+// of a value already in cache, as the check's own SHA-256 input is (decoded
+// onto its stack). Target: >= 0.5x the SHA-256 rate.
 // Usage: tokenlog_check_bench [--tokens N] [--json FILE]
 #include <algorithm>
 #include <chrono>
@@ -112,26 +114,42 @@ int main(int argc, char** argv) {
                                 Base64Variant::kStandardPadded));
   }
 
-  const int kRounds = 5;
+  // Each round interleaves the two in slices of kSlice operations, so that
+  // both see the same moments of a shared machine (whole-round blocks let a
+  // neighbour's burst land on one side only: the SHA-256 rate alone moved
+  // 2x between rounds). The rate of each side is its operations over the
+  // sum of its own slices' times.
+  const int kRounds = 7;
   const size_t kPerRound = 200'000;
+  const size_t kSlice = 2'000;
   std::vector<double> sha_rates, check_rates;
   uint64_t sink = 0;
+  size_t next = 0;  // the sample index, continued across slices and rounds
   for (int round = 0; round < kRounds; ++round) {
-    auto t0 = Steady::now();
-    for (size_t i = 0; i < kPerRound; ++i) sink += Sha256(sample[i % sample.size()].second)[0];
-    auto t1 = Steady::now();
-    sha_rates.push_back(kPerRound / Seconds(t0, t1));
-    t0 = Steady::now();
-    for (size_t i = 0; i < kPerRound; ++i) {
-      std::string route;
-      api::Reply r = service.Handle(requests[i % requests.size()], route);
-      if (r.status != 200) {
-        std::fprintf(stderr, "check answered %d: %s\n", r.status, r.body.c_str());
-        return 1;
+    double sha_seconds = 0, check_seconds = 0;
+    for (size_t done = 0; done < kPerRound; done += kSlice) {
+      auto t0 = Steady::now();
+      // The baseline hashes values whose bytes are in cache (64 of them in
+      // turn), as a check's value is, just read from its request: the
+      // fastest SHA-256 this machine does, so the ratio is not flattered by
+      // a baseline that waits on memory.
+      for (size_t i = 0; i < kSlice; ++i) sink += Sha256(sample[(next + i) % 64].second)[0];
+      auto t1 = Steady::now();
+      for (size_t i = 0; i < kSlice; ++i) {
+        std::string route;
+        api::Reply r = service.Handle(requests[(next + i) % requests.size()], route);
+        if (r.status != 200) {
+          std::fprintf(stderr, "check answered %d: %s\n", r.status, r.body.c_str());
+          return 1;
+        }
       }
+      auto t2 = Steady::now();
+      sha_seconds += Seconds(t0, t1);
+      check_seconds += Seconds(t1, t2);
+      next += kSlice;
     }
-    t1 = Steady::now();
-    check_rates.push_back(kPerRound / Seconds(t0, t1));
+    sha_rates.push_back(kPerRound / sha_seconds);
+    check_rates.push_back(kPerRound / check_seconds);
   }
   std::sort(sha_rates.begin(), sha_rates.end());
   std::sort(check_rates.begin(), check_rates.end());
