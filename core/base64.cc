@@ -47,23 +47,34 @@ std::optional<size_t> DecodeBase64Into(std::string_view in, Base64Variant varian
   } else if (in.size() % 4 == 1) {
     return std::nullopt;
   }
-  size_t n = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : data) {
-    int8_t v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;  // also a '=' anywhere but the final padding
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (n == capacity) return std::nullopt;
-      out[n++] = static_cast<char>((acc >> bits) & 0xFF);
-      acc &= (1u << bits) - 1;
-    }
+  // Four characters to three bytes a step; the size is known up front.
+  const size_t quads = data.size() / 4;
+  const size_t rest = data.size() % 4;  // 0, 2 or 3 (1 was refused above)
+  if (rest == 1) return std::nullopt;   // unreachable after the checks above
+  const size_t size = quads * 3 + (rest == 0 ? 0 : rest - 1);
+  if (size > capacity) return std::nullopt;
+  auto value = [&](char c) { return table[static_cast<unsigned char>(c)]; };
+  const char* p = data.data();
+  for (size_t q = 0; q < quads; ++q, p += 4, out += 3) {
+    const int8_t a = value(p[0]), b = value(p[1]), c = value(p[2]), d = value(p[3]);
+    if ((a | b | c | d) < 0) return std::nullopt;  // also a '=' anywhere but the final padding
+    const uint32_t v = static_cast<uint32_t>(a) << 18 | static_cast<uint32_t>(b) << 12 |
+                       static_cast<uint32_t>(c) << 6 | static_cast<uint32_t>(d);
+    out[0] = static_cast<char>(v >> 16);
+    out[1] = static_cast<char>((v >> 8) & 0xFF);
+    out[2] = static_cast<char>(v & 0xFF);
   }
-  if (acc != 0) return std::nullopt;  // non-canonical unused bits
-  return n;
+  if (rest >= 2) {
+    const int8_t a = value(p[0]), b = value(p[1]), c = rest == 3 ? value(p[2]) : 0;
+    if ((a | b | c) < 0) return std::nullopt;
+    const uint32_t v = static_cast<uint32_t>(a) << 18 | static_cast<uint32_t>(b) << 12 |
+                       static_cast<uint32_t>(c) << 6;
+    // The bits past the last whole byte must be zero (canonical encoding).
+    if ((rest == 2 ? v & 0xFFFF : v & 0xFF) != 0) return std::nullopt;
+    out[0] = static_cast<char>(v >> 16);
+    if (rest == 3) out[1] = static_cast<char>((v >> 8) & 0xFF);
+  }
+  return size;
 }
 
 std::string EncodeBase64(std::string_view in, Base64Variant variant) {

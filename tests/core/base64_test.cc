@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "core/base64.h"
 
 using tokenlog::Base64Variant;
@@ -31,4 +36,87 @@ TEST_CASE("base64 decoding is strict") {
   CHECK_FALSE(DecodeBase64("+/8", Base64Variant::kUrlUnpadded));   // standard chars
   CHECK_FALSE(DecodeBase64("A", Base64Variant::kUrlUnpadded));     // impossible length
   CHECK(DecodeBase64("", Base64Variant::kUrlUnpadded) == std::string());
+}
+
+namespace {
+
+// The decoder's definition, one character at a time (the shape of the
+// first implementation): what DecodeBase64Into must answer for any input.
+std::optional<std::string> ReferenceDecode(std::string_view in, Base64Variant variant) {
+  const bool padded = variant == Base64Variant::kStandardPadded;
+  const std::string_view alphabet =
+      padded ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string_view data = in;
+  if (padded) {
+    if (in.size() % 4 != 0) return std::nullopt;
+    size_t padding = 0;
+    while (padding < 2 && padding < in.size() && in[in.size() - 1 - padding] == '=') ++padding;
+    data = in.substr(0, in.size() - padding);
+  } else if (in.size() % 4 == 1) {
+    return std::nullopt;
+  }
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : data) {
+    size_t v = alphabet.find(c);
+    if (v == std::string_view::npos) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+      acc &= (1u << bits) - 1;
+    }
+  }
+  if (acc != 0) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("base64 decoding answers as its one-character-at-a-time definition") {
+  // Every string of up to 5 characters over characters that matter (both
+  // alphabets' extra characters, padding, one outside both, values whose
+  // low bits are zero or not), and longer random ones.
+  const std::string chars = "AQgw/+-_=!z9";
+  std::vector<std::string> inputs = {""};
+  for (size_t len = 1; len <= 5; ++len) {
+    std::vector<std::string> longer;
+    for (const std::string& s : inputs) {
+      if (s.size() != len - 1) continue;
+      for (char c : chars) longer.push_back(s + c);
+    }
+    inputs.insert(inputs.end(), longer.begin(), longer.end());
+  }
+  uint32_t x = 7;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    size_t len = 6 + i % 11;
+    for (size_t k = 0; k < len; ++k) {
+      x = x * 1103515245u + 12345u;
+      s.push_back(chars[(x >> 16) % chars.size()]);
+    }
+    inputs.push_back(s);
+  }
+  size_t decoded = 0;
+  for (const std::string& in : inputs) {
+    for (auto variant : {Base64Variant::kStandardPadded, Base64Variant::kUrlUnpadded}) {
+      INFO("input '" << in << "', variant " << static_cast<int>(variant));
+      auto expected = ReferenceDecode(in, variant);
+      CHECK(DecodeBase64(in, variant) == expected);
+      decoded += expected.has_value();
+      // With room for exactly the answer, and one byte less.
+      if (expected) {
+        std::string out(expected->size(), '\0');
+        CHECK(tokenlog::DecodeBase64Into(in, variant, out.data(), out.size()) == expected->size());
+        CHECK(out == *expected);
+        if (!expected->empty()) {
+          CHECK_FALSE(tokenlog::DecodeBase64Into(in, variant, out.data(), out.size() - 1));
+        }
+      }
+    }
+  }
+  CHECK(decoded > 1000);  // the inputs exercise successful decodes, not only refusals
 }
