@@ -47,14 +47,15 @@ std::optional<std::string> ReferenceDecode(std::string_view in, Base64Variant va
   const std::string_view alphabet =
       padded ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
              : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  // Padded: whole quads, of which the last may end in "=" or "=="; the
+  // rest of the characters must come from the alphabet.
   std::string_view data = in;
-  if (padded) {
-    if (in.size() % 4 != 0) return std::nullopt;
-    size_t padding = 0;
-    while (padding < 2 && padding < in.size() && in[in.size() - 1 - padding] == '=') ++padding;
-    data = in.substr(0, in.size() - padding);
-  } else if (in.size() % 4 == 1) {
-    return std::nullopt;
+  if (padded && in.size() % 4 != 0) return std::nullopt;
+  if (!padded && in.size() % 4 == 1) return std::nullopt;
+  if (padded && data.ends_with("==")) {
+    data.remove_suffix(2);
+  } else if (padded && data.ends_with("=")) {
+    data.remove_suffix(1);
   }
   std::string out;
   uint32_t acc = 0;
