@@ -114,47 +114,47 @@ void UsageLedger::Erase(Shard& shard, size_t i) {
   tracked_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
-                            std::string_view user_agent, int64_t now) {
+template <typename Update>
+void UsageLedger::WithSlot(TokenRef token, Update&& update) {
   auto key = IdKey::Of(token.id);
   if (!key) return;
   const uint64_t hash = HashOf(*key);
   Shard& shard = ShardOf(hash);
   std::lock_guard<std::mutex> lock(shard.mu);
-  Slot* slot = FindOrAdd(shard, *key, hash, token.tenant, token.user);
-  if (!slot) return;
-  Cold& c = *slot->cold;
-  if (slot->count == 0) {
-    c.first_at = now;
-    slot->last_at = now;
-  }
-  ++slot->count;
-  slot->last_at = std::max(slot->last_at, now);
-  if (c.ip != ip) c.ip.assign(ip);
-  // The same client sends the same (already clean) User-Agent every time:
-  // sanitize only when it changed.
-  if (c.agent() != user_agent) c.set_agent(SanitizeText(user_agent, kMaxUserAgentBytes));
+  if (Slot* slot = FindOrAdd(shard, *key, hash, token.tenant, token.user)) update(*slot);
+}
+
+void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
+                            std::string_view user_agent, int64_t now) {
+  WithSlot(token, [&](Slot& slot) {
+    Cold& c = *slot.cold;
+    if (slot.count == 0) {
+      c.first_at = now;
+      slot.last_at = now;
+    }
+    ++slot.count;
+    slot.last_at = std::max(slot.last_at, now);
+    if (c.ip != ip) c.ip.assign(ip);
+    // The same client sends the same (already clean) User-Agent every time:
+    // sanitize only when it changed.
+    if (c.agent() != user_agent) c.set_agent(SanitizeText(user_agent, kMaxUserAgentBytes));
+  });
 }
 
 void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
                                std::string_view claimed_user, std::string_view ip,
                                std::string_view user_agent, int64_t now) {
   (void)now;
-  auto key = IdKey::Of(token.id);
-  if (!key) return;
-  const uint64_t hash = HashOf(*key);
-  Shard& shard = ShardOf(hash);
-  std::lock_guard<std::mutex> lock(shard.mu);
-  Slot* slot = FindOrAdd(shard, *key, hash, token.tenant, token.user);
-  if (!slot) return;
-  std::unique_ptr<PendingDenial>& pending = slot->cold->denial;
-  if (!pending) pending = std::make_unique<PendingDenial>();
-  PendingDenial& d = *pending;
-  ++d.count;
-  d.reason = reason;
-  d.claimed_user = SanitizeText(claimed_user, 254);
-  d.ip.assign(ip);
-  d.user_agent = SanitizeText(user_agent, kMaxUserAgentBytes);
+  WithSlot(token, [&](Slot& slot) {
+    std::unique_ptr<PendingDenial>& pending = slot.cold->denial;
+    if (!pending) pending = std::make_unique<PendingDenial>();
+    PendingDenial& d = *pending;
+    ++d.count;
+    d.reason = reason;
+    d.claimed_user = SanitizeText(claimed_user, 254);
+    d.ip.assign(ip);
+    d.user_agent = SanitizeText(user_agent, kMaxUserAgentBytes);
+  });
 }
 
 std::vector<Event> UsageLedger::TakeDue(int64_t now, bool everything) {

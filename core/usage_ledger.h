@@ -124,6 +124,10 @@ class UsageLedger {
   // full; nullptr when full. REQUIRES: shard.mu held.
   Slot* FindOrAdd(Shard& shard, const IdKey& key, uint64_t hash, std::string_view tenant,
                   std::string_view user);
+  // Runs `update(slot)` on `token`'s slot under its shard's lock, adding the
+  // slot when absent; does nothing for an over-long id or a full ledger.
+  template <typename Update>
+  void WithSlot(TokenRef token, Update&& update);
   // Adds `key` (absent) with a new Cold; counts nothing in tracked_.
   // REQUIRES: shard.mu held.
   static Slot* Insert(Shard& shard, const IdKey& key, uint64_t hash, std::string_view tenant,
