@@ -413,7 +413,12 @@ class RebuildView final : public KeyspaceWriter {
     // audit and tenant indexes are in seq order); writes the last row of
     // each key.
     rocksdb::Status WriteTo(rocksdb::SstFileWriter& writer) {
-      auto before = [this](const Row& a, const Row& b) {
+      // Most comparisons are decided by the 8 bytes past the prefix that
+      // all heads share, compared as one integer (comparing whole heads with
+      // memcmp was a sixth of a rebuild's CPU).
+      const size_t shared = SharedHead();
+      auto before = [this, shared](const Row& a, const Row& b) {
+        if (uint64_t wa = Word(a, shared), wb = Word(b, shared); wa != wb) return wa < wb;
         if (int c = std::memcmp(a.head.data(), b.head.data(), kHead); c != 0) return c < 0;
         if (a.key_len != b.key_len || a.key_len > kHead) {
           if (int c = Key(a).compare(Key(b)); c != 0) return c < 0;
@@ -471,6 +476,30 @@ class RebuildView final : public KeyspaceWriter {
       if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
       arena_ = std::move(grown);
       arena_capacity_ = capacity;
+    }
+    // The length of the prefix that all rows' heads share, at most kHead - 8.
+    // Heads are zero-padded, so comparing heads never contradicts comparing
+    // keys; past a prefix that all heads share, neither do the next 8 bytes.
+    size_t SharedHead() const {
+      size_t shared = kHead - 8;
+      if (rows_.empty()) return shared;
+      const char* first = rows_[0].head.data();
+      for (const Row& r : rows_) {
+        if (shared == 0) break;
+        if (std::memcmp(r.head.data(), first, shared) != 0) {
+          shared = static_cast<size_t>(
+              std::mismatch(first, first + shared, r.head.data()).first - first);
+        }
+      }
+      return shared;
+    }
+    // The 8 head bytes at `at` as a big-endian integer: integers compare as
+    // the bytes do.
+    static uint64_t Word(const Row& r, size_t at) {
+      const auto* b = reinterpret_cast<const unsigned char*>(r.head.data()) + at;
+      uint64_t w = 0;
+      for (size_t i = 0; i < 8; ++i) w = w << 8 | b[i];
+      return w;
     }
     std::string_view Key(const Row& r) const {
       if (r.key_len <= kHead) return {r.head.data(), r.key_len};
