@@ -64,7 +64,11 @@ std::string ReasonPhrase(int status) {
 // timeouts, and a bounded look at the request head before httplib parses it.
 class ConnectionStream final : public httplib::Stream {
  public:
-  enum class Head { kReady, kClosed, kTooLarge };
+  enum class Head { kReady, kClosed, kTooLarge, kLineTooLong };
+  // httplib refuses a longer header line (and a longer target) with 400 or
+  // 414 and then reads on, taking the rest of the head for more requests:
+  // lines are measured here, before it parses them (with their CRLF).
+  static constexpr size_t kMaxLineBytes = 8192;
 
   // `ssl`: the connection's TLS session after the handshake, or null for
   // plain HTTP. Not owned.
@@ -88,10 +92,20 @@ class ConnectionStream final : public httplib::Stream {
       size_t head_bytes = end == std::string_view::npos ? pending.size() : end;
       if (head_bytes > limits_.max_header_bytes) return Head::kTooLarge;
       if (end != std::string_view::npos) {
-        size_t lines = 0;
-        for (size_t i = 0; i < end; ++i) lines += pending[i] == '\n' ? 1 : 0;
+        size_t lines = 0, longest_field = 0, line_start = 0;
+        for (size_t i = 0; i < end; ++i) {
+          if (pending[i] != '\n') continue;
+          const size_t length = i + 1 - line_start;
+          if (lines == 0 && length > kMaxLineBytes) return Head::kLineTooLong;
+          if (lines > 0) longest_field = std::max(longest_field, length);
+          line_start = i + 1;
+          ++lines;
+        }
         // The request line and the empty line are not header fields.
-        return lines > limits_.max_header_count + 2 ? Head::kTooLarge : Head::kReady;
+        if (lines > limits_.max_header_count + 2 || longest_field > kMaxLineBytes) {
+          return Head::kTooLarge;
+        }
+        return Head::kReady;
       }
       if (Fill(limits_.read_timeout_seconds) <= 0) return Head::kClosed;
     }
@@ -297,11 +311,15 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
   });
   set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return HandlerResponse::Unhandled;
-    // httplib's own refusals (a malformed request line or head, a URI too long).
+    // httplib's own refusals (a malformed request line or head). After one,
+    // httplib would read on from wherever its parse stopped: close instead.
     Status s(Code::kInvalidRequest, "the request is not well-formed HTTP/1.1");
     if (res.status == 404) s = Status(Code::kNotFound, "no such resource");
     Reply r = Reply::Problem(s);
+    res.status = r.status;  // the status line says what the body says
     res.set_content(r.body, r.content_type.c_str());
+    res.set_header("Connection", "close");
+    t_close_after_reply = true;
     return HandlerResponse::Handled;
   }));
 }
@@ -417,13 +435,19 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
                                       : limits_.keep_alive_timeout_seconds);
     first = false;
     if (head == ConnectionStream::Head::kClosed) break;
-    if (head == ConnectionStream::Head::kTooLarge) {
-      metrics_.CountRequest("refused", 431, 0);
-      stream.WriteAll(RawProblem(Status(
-          Code::kHeadersTooLarge, "at most " + std::to_string(limits_.max_header_count) +
-                                      " header fields and " +
-                                      std::to_string(limits_.max_header_bytes) +
-                                      " bytes of request head")));
+    if (head == ConnectionStream::Head::kTooLarge || head == ConnectionStream::Head::kLineTooLong) {
+      const Status refusal =
+          head == ConnectionStream::Head::kTooLarge
+              ? Status(Code::kHeadersTooLarge,
+                       "at most " + std::to_string(limits_.max_header_count) +
+                           " header fields of at most " +
+                           std::to_string(ConnectionStream::kMaxLineBytes) + " bytes each, and " +
+                           std::to_string(limits_.max_header_bytes) + " bytes of request head")
+              : Status(Code::kInvalidRequest,
+                       "the request line (method, path and query) is longer than " +
+                           std::to_string(ConnectionStream::kMaxLineBytes) + " bytes");
+      metrics_.CountRequest("refused", Reply::Problem(refusal).status, 0);
+      stream.WriteAll(RawProblem(refusal));
       unread_input = true;
       break;
     }

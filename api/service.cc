@@ -31,6 +31,9 @@ constexpr size_t kPageMax = 500;
 struct CheckHeaders {
   std::optional<std::string_view> authorization;
   std::optional<std::string_view> require_tenant;  // X-Auth-Require-Tenant
+  // Repeated with another value (a gateway that appends rather than sets
+  // it): no tenant matches, the check fails closed.
+  bool require_tenant_conflict = false;
   std::optional<std::string_view> user_agent;
 };
 
@@ -50,33 +53,54 @@ CheckHeaders FindCheckHeaders(const httplib::Headers& headers) {
     } else if (HeaderNameIs(name, "user-agent")) {
       take(found.user_agent, value);
     } else if (HeaderNameIs(name, "x-auth-require-tenant")) {
+      if (found.require_tenant && *found.require_tenant != value) found.require_tenant_conflict = true;
       take(found.require_tenant, value);
     }
   }
   return found;
 }
 
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
-bool Match(std::string_view pattern, std::string_view path, std::vector<std::string>* params) {
-  auto want = SplitPath(pattern);
-  auto got = SplitPath(path);
-  // A trailing slash is a different resource: only exact segment matches.
-  if (!path.empty() && path.back() == '/' && path != "/") return false;
+// The segments between the slashes of a path (empty ones kept: "/v1//tokens"
+// and "/v1/tokens/" name no route), each percent-decoded when `encoded`;
+// nullopt when an escape is not "%" and two hex digits. Decoding each segment
+// after splitting keeps "%2F" inside its segment.
+std::optional<std::vector<std::string>> PathSegments(std::string_view path, bool encoded) {
+  std::vector<std::string> out;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (path.empty()) return out;
+  for (;;) {
+    const size_t slash = path.find('/');
+    const std::string_view segment = path.substr(0, slash);
+    std::string& decoded = out.emplace_back();
+    decoded.reserve(segment.size());
+    for (size_t i = 0; i < segment.size(); ++i) {
+      if (!encoded || segment[i] != '%') {
+        decoded.push_back(segment[i]);
+        continue;
+      }
+      const int hi = i + 2 < segment.size() ? HexValue(segment[i + 1]) : -1;
+      const int lo = hi >= 0 ? HexValue(segment[i + 2]) : -1;
+      if (lo < 0) return std::nullopt;
+      decoded.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    }
+    if (slash == std::string_view::npos) return out;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+// `got` matches `pattern` ("/v1/tokens/{id}": "{x}" is any one segment, put
+// in `params`).
+bool Match(std::string_view pattern, const std::vector<std::string>& got,
+           std::vector<std::string>* params) {
+  const auto want = PathSegments(pattern, /*encoded=*/false).value();
   if (want.size() != got.size()) return false;
   params->clear();
   for (size_t i = 0; i < want.size(); ++i) {
@@ -205,12 +229,24 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
   }
   // HEAD is GET without a body (the writer drops it).
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
+  // Routes match the path as sent (httplib's decoded path would split at a
+  // "%2F" and keep a malformed escape as it is).
+  const std::string_view raw =
+      req.target.empty() ? std::string_view(path)
+                         : std::string_view(req.target).substr(0, req.target.find('?'));
+  const auto segments = PathSegments(raw, /*encoded=*/!req.target.empty());
+  if (!segments) {
+    route = "unmatched";
+    return Reply::Problem(Status(Code::kInvalidRequest,
+                                 "the path has a malformed percent-escape (\"%\" and two hex "
+                                 "digits)"));
+  }
   Call call;
   const Route* found = nullptr;
   std::string allow;
   for (const Route& r : Routes()) {
     std::vector<std::string> params;
-    if (!Match(r.pattern, path, &params)) continue;
+    if (!Match(r.pattern, *segments, &params)) continue;
     if (method == r.method) {
       found = &r;
       call.params = std::move(params);
@@ -249,6 +285,10 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
       return Reply::Problem(Status(Code::kForbidden, "this needs the admin role"));
     }
     call.caller = std::move(principal).value();
+    // The write routes take no query parameters (the reads check their own).
+    if (std::string_view(found->method) != "GET") {
+      if (auto s = CheckQuery(req, {}); !s.ok()) return Reply::Problem(s);
+    }
   }
   return (this->*(found->handler))(req, call);
 }
@@ -445,7 +485,8 @@ Reply Service::Check(const httplib::Request& req) {
     reason = DenyReason::kUserDeactivated;
   } else if (!UsernameMatches(creds->username, owner.user())) {
     reason = DenyReason::kUserMismatch;
-  } else if (headers.require_tenant && *headers.require_tenant != owner.tenant()) {
+  } else if (headers.require_tenant &&
+             (headers.require_tenant_conflict || *headers.require_tenant != owner.tenant())) {
     reason = DenyReason::kTenantMismatch;
   }
   const std::string_view user_agent = headers.user_agent.value_or(std::string_view());

@@ -157,7 +157,7 @@ Result<Decision> DecideSetPolicy(const StateReader& state, const CommandContext&
   TL_RETURN_IF_ERROR(ValidatePolicyLimits(limits));
   TL_ASSIGN_OR_RETURN(Policy current, state.PolicyOf(ctx.tenant));
   Decision d;
-  if (current.version > 0 && current.limits == limits) return d;
+  if (current.limits == limits) return d;  // the defaults too, while none was set
   TL_ASSIGN_OR_RETURN(std::vector<ClampEffect> effects,
                       PreviewPolicy(state, ctx.tenant, limits, ctx.now));
   uint64_t version = current.version + 1;

@@ -641,6 +641,15 @@ TEST_CASE("http: admin policy defaults, validation and versions", "[http][admin]
   CHECK(h.HeadSeq() == head);
   CHECK(h.Get("/v1/admin/policy", admin).Object().at("version").as_int64() == 0);
 
+  // The built-in defaults are in force: putting them appends nothing.
+  Resp same = h.Put("/v1/admin/policy", admin,
+                    R"({"max_lifetime_days":365,"default_lifetime_days":90})");
+  REQUIRE(same.status == 200);
+  CHECK(same.Object().at("version").as_int64() == 0);
+  CHECK(same.Object().at("affected_tokens").as_int64() == 0);
+  CHECK(same.Object().at("updated_by").is_null());
+  CHECK(h.HeadSeq() == head);
+
   h.clock.Advance(1234);
   Resp put = h.Put("/v1/admin/policy", admin,
                    R"({"max_lifetime_days":30,"default_lifetime_days":10})");
@@ -1137,12 +1146,69 @@ TEST_CASE("http: unknown routes are 404, wrong methods 405 with Allow, HEAD work
   EXPECT_PROBLEM(patch_policy, 405, "method_not_allowed");
   CHECK(patch_policy.Header("Allow").find("PUT") != std::string::npos);
 
+  // Paths match as sent: empty segments name nothing, escapes decode within
+  // their segment, a malformed escape is invalid_request and changes nothing.
+  std::string admin = h.AdminJwt();
+  const uint64_t seq = h.HeadSeq();
+  EXPECT_PROBLEM(h.Get("/v1//tokens", jwt), 404, "not_found");
+  EXPECT_PROBLEM(h.Get("/v1/tokens/", jwt), 404, "not_found");
+  CHECK(h.Get("/v1/%74okens", jwt).status == 200);
+  for (const char* user : {"%ZZ", "a%2", "bob%", "a%2Fb", "a%3Ab", "a%00b"}) {
+    INFO(user);
+    EXPECT_PROBLEM(h.Post(std::string("/v1/admin/users/") + user + "/deactivate", admin), 400,
+                   "invalid_request");
+  }
+  CHECK(h.HeadSeq() == seq);
+  Resp encoded = h.Post("/v1/admin/users/Bob%40acme.example/deactivate", admin);
+  REQUIRE(encoded.status == 200);
+  CHECK(Str(encoded.Object(), "user") == "bob@acme.example");
+
   Resp head = h.Send("HEAD", "/healthz");
   CHECK(head.status == 200);
   CHECK(head.body.empty());
   Resp head_list = h.Send("HEAD", "/v1/tokens", TestServer::Bearer(jwt));
   CHECK(head_list.status == 200);
   CHECK(head_list.body.empty());
+}
+
+TEST_CASE("http: a query parameter on a write route is invalid_request and changes nothing",
+          "[http][routing]") {
+  TestServer h;
+  std::string jwt = h.Jwt(kAlice);
+  std::string admin = h.AdminJwt();
+  auto t = h.Mint(jwt, "kept");
+  std::string id = Str(t, "id");
+  const uint64_t head = h.HeadSeq();
+  struct Call {
+    std::string method, path, jwt, body;
+  };
+  const std::vector<Call> calls = {
+      {"POST", "/v1/tokens?x=1", jwt, R"({"label":"q"})"},
+      {"POST", "/v1/tokens/" + id + "/revoke?x=1", jwt, ""},
+      {"POST", "/v1/tokens/" + id + "/rotate?x=1", jwt, ""},
+      {"PUT", "/v1/admin/policy?x=1", admin, R"({"max_lifetime_days":30,"default_lifetime_days":10})"},
+      {"POST", "/v1/admin/policy/preview?x=1", admin,
+       R"({"max_lifetime_days":30,"default_lifetime_days":10})"},
+      {"POST", "/v1/admin/tokens/lookup?x=1", admin, R"({"token":"not-a-token"})"},
+      {"POST", "/v1/admin/tokens/" + id + "/revoke?x=1", admin, ""},
+      {"POST", "/v1/admin/users/alice@acme.example/deactivate?x=1", admin, ""},
+      {"POST", "/v1/admin/users/alice@acme.example/reactivate?x=1", admin, ""},
+      {"POST", "/v1/tokens/" + id + "/revoke?", jwt, ""},  // empty query: fine
+  };
+  for (size_t i = 0; i + 1 < calls.size(); ++i) {
+    const Call& c = calls[i];
+    INFO(c.method << " " << c.path);
+    Resp r = h.Send(c.method, c.path, TestServer::Bearer(c.jwt), c.body);
+    EXPECT_PROBLEM(r, 400, "invalid_request");
+    CHECK(r.Object().at("detail").as_string().find("\"x\"") != json::string::npos);
+  }
+  CHECK(h.HeadSeq() == head);
+  CHECK(Str(h.Get("/v1/tokens/" + id, jwt).Object(), "status") == "active");
+  // Without a valid JWT the answer is still 401 first.
+  EXPECT_PROBLEM(h.Send("POST", "/v1/tokens/" + id + "/revoke?x=1"), 401, "unauthenticated");
+  Resp plain = h.Send("POST", calls.back().path, TestServer::Bearer(jwt), "");
+  CHECK(plain.status == 200);
+  CHECK(h.HeadSeq() == head + 1);
 }
 
 // ---------------------------------------------------------------- OData check
@@ -1200,8 +1266,7 @@ TEST_CASE("http: OData check allows a valid token on any method, sub-path and qu
     CHECK(r.status == 200);
   }
   CHECK(h.Check(kAlice, value, {{"X-Auth-Require-Tenant", "acme"}}).status == 200);
-  // Header names are case-insensitive; of a repeated header the first counts
-  // (what httplib's own lookup answers).
+  // Header names are case-insensitive.
   CHECK(h.Send("GET", "/v1/auth/check",
                {{"authorization", BasicHeader(kAlice, value)}, {"x-auth-require-tenant", "acme"}})
             .status == 200);
@@ -1209,12 +1274,18 @@ TEST_CASE("http: OData check allows a valid token on any method, sub-path and qu
                         {{"AUTHORIZATION", BasicHeader(kAlice, value)},
                          {"x-AUTH-require-TENANT", "other"}}),
                  401, "unauthenticated");
-  CHECK(h.Check(kAlice, value,
-                {{"X-Auth-Require-Tenant", "acme"}, {"x-auth-require-tenant", "other"}})
-            .status == 200);
+  // A required tenant repeated with different values matches no tenant,
+  // whichever comes first (a gateway that appends it fails closed); repeated
+  // with the same value it is that tenant.
+  EXPECT_PROBLEM(h.Check(kAlice, value,
+                         {{"X-Auth-Require-Tenant", "acme"}, {"x-auth-require-tenant", "other"}}),
+                 401, "unauthenticated");
   EXPECT_PROBLEM(h.Check(kAlice, value,
                          {{"x-auth-require-tenant", "other"}, {"X-Auth-Require-Tenant", "acme"}}),
                  401, "unauthenticated");
+  CHECK(h.Check(kAlice, value,
+                {{"X-Auth-Require-Tenant", "acme"}, {"x-auth-require-tenant", "acme"}})
+            .status == 200);
   // No positive caching: a revocation takes effect on the next check.
   REQUIRE(h.Revoke(h.Jwt(kAlice), Id(t)).status == 200);
   EXPECT_PROBLEM(h.Check(kAlice, value), 401, "unauthenticated");
@@ -1604,6 +1675,43 @@ TEST_CASE("http: raw socket: too many header fields or bytes are answered 431 an
   CHECK(CountResponses(r2.data) == 1);
   CHECK(r2.data.rfind("HTTP/1.1 431", 0) == 0);
   CHECK(r2.closed);
+
+  // One header line over 8 KiB in a head under the byte limit: 431, one
+  // answer, closed (the rest of the head is not taken for more requests).
+  std::string long_line = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                          std::string(8200, 'b') + "\r\nX-A: 1\r\nX-B: 2\r\n\r\n";
+  RawResult r4 = RawExchange(h.port, long_line);
+  INFO(r4.data);
+  CHECK(CountResponses(r4.data) == 1);
+  CHECK(r4.data.rfind("HTTP/1.1 431", 0) == 0);
+  CHECK(r4.data.find("headers_too_large") != std::string::npos);
+  CHECK(r4.closed);
+  // Two fields of 6000 bytes are within both limits.
+  std::string two_fields = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: " + std::string(6000, 'a') +
+                           "\r\nX-B: " + std::string(6000, 'b') +
+                           "\r\nConnection: close\r\n\r\n";
+  RawResult r5 = RawExchange(h.port, two_fields);
+  CHECK(r5.data.rfind("HTTP/1.1 200", 0) == 0);
+
+  // A request line over 8 KiB: 400 invalid_request in the status line and in
+  // the body alike, one answer, closed.
+  std::string long_target = "GET /v1/tokens?" + std::string(9000, 'q') +
+                            " HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  RawResult r6 = RawExchange(h.port, long_target);
+  INFO(r6.data);
+  CHECK(CountResponses(r6.data) == 1);
+  CHECK(r6.data.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(r6.data.find("\"status\":400") != std::string::npos);
+  CHECK(r6.data.find("invalid_request") != std::string::npos);
+  CHECK(r6.closed);
+
+  // A head httplib cannot parse: one 400 and closed, whatever follows it.
+  RawResult r7 = RawExchange(h.port, "GARBAGE\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+  INFO(r7.data);
+  CHECK(CountResponses(r7.data) == 1);
+  CHECK(r7.data.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(r7.data.find("\"status\":400") != std::string::npos);
+  CHECK(r7.closed);
 
   // Within the limits, keep-alive works: two pipelined requests, two answers.
   std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -639,6 +639,23 @@ TEST_CASE("DecideSetPolicy with the limits already set appends nothing", "[comma
   CHECK(w.state.PolicyOf(kAcme)->version == 1);
 }
 
+TEST_CASE("DecideSetPolicy with the built-in defaults on a tenant that set none appends nothing",
+          "[commands][policy]") {
+  World w;
+  w.Mint(kAlice);
+  auto same = DecideSetPolicy(w.state, w.AdminCtx(),
+                              {kDefaultMaxLifetimeDays, kDefaultDefaultLifetimeDays});
+  REQUIRE(same.ok());
+  CHECK(same->events.empty());
+  CHECK(same->count == 0);
+  CHECK(w.state.PolicyOf(kAcme)->version == 0);
+  // Anything else is a change, version 1.
+  auto other = DecideSetPolicy(w.state, w.AdminCtx(), {kDefaultMaxLifetimeDays, 30});
+  REQUIRE(other.ok());
+  REQUIRE(other->events.size() == 1);
+  CHECK(std::get<PolicyChanged>(other->events[0].data).version == 1);
+}
+
 TEST_CASE("DecideSetPolicy shortens a token to created_at plus the new max", "[commands][policy]") {
   World w;
   std::string id = w.Mint(kAlice);  // expires kStart + 90 days
