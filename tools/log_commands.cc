@@ -14,6 +14,7 @@
 #include "core/bytes.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
+#include "core/names.h"
 #include "core/sha256.h"
 #include "core/time_format.h"
 #include "core/token_codec.h"
@@ -109,6 +110,24 @@ std::optional<int64_t> TimeFlag(const std::string& text, const std::string& name
   return t;
 }
 
+// --tenant, --user and --token as the API reads them: a tenant id, a
+// username (compared lower-cased, like everywhere else), a token id. Empty
+// means not given. Returns what is wrong, or "".
+std::string NormalizeSubject(std::string& tenant, std::string& user, const std::string& token) {
+  if (!tenant.empty() && !IsValidTenant(tenant)) {
+    return "--tenant: not a tenant id ([a-z0-9][a-z0-9-]{0,62})";
+  }
+  if (!user.empty()) {
+    auto normalized = NormalizeUsername(user);
+    if (!normalized.ok()) return "--user: " + normalized.status().detail();
+    user = std::move(normalized).value();
+  }
+  if (!token.empty() && !IsValidTokenId(token)) {
+    return "--token: not a token id (tok_ and 16 letters or digits)";
+  }
+  return "";
+}
+
 // ---- events ----
 
 struct EventsFlags {
@@ -120,8 +139,9 @@ struct EventsFlags {
   bool json = false;
 };
 
-int RunEvents(const EventsFlags& f) {
-  std::string error;
+int RunEvents(EventsFlags f) {
+  std::string error = NormalizeSubject(f.tenant, f.user, f.token);
+  if (!error.empty()) return Fail("events", error);
   auto since = TimeFlag(f.since, "--since", &error);
   auto until = TimeFlag(f.until, "--until", &error);
   if (!error.empty()) return Fail("events", error);
@@ -168,7 +188,10 @@ struct AsOfFlags {
   uint32_t max_active_tokens = 5;
 };
 
-int RunAsOf(const AsOfFlags& f) {
+int RunAsOf(AsOfFlags f) {
+  if (auto error = NormalizeSubject(f.tenant, f.user, ""); !error.empty()) {
+    return Fail("as-of", error);
+  }
   auto at = ParseTime(f.at);
   if (!at) return Fail("as-of", "--at: not an RFC 3339 time");
   SystemClock clock;
@@ -228,6 +251,9 @@ int RunTimeline(const TimelineFlags& f) {
   int given = !f.token.empty() + !f.token_value.empty() + !f.token_sha256.empty();
   if (given != 1) {
     return Fail("timeline", "give exactly one of --token, --token-value, --token-sha256");
+  }
+  if (!f.token.empty() && !IsValidTokenId(f.token)) {
+    return Fail("timeline", "--token: not a token id (tok_ and 16 letters or digits)");
   }
   SystemClock clock;
   TokenProjector projector;

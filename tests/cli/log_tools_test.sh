@@ -133,6 +133,27 @@ tail -n1 "$WORK/at.jsonl" | json 'd["policy"]["max_lifetime_days"]' | grep -qx 3
   fail "as-of's last line is not the policy"
 pass "as-of before and after a revoke"
 
+# --user compares case-insensitively, as the API does; malformed subjects
+# are usage errors (exit 2), not empty answers.
+"$TOKENLOG" events --data "$DATA" --user alice@acme.example --json >"$WORK/alice-lower.jsonl"
+"$TOKENLOG" events --data "$DATA" --user ALICE@Acme.Example --json >"$WORK/alice-upper.jsonl"
+[ -s "$WORK/alice-lower.jsonl" ] || fail "events --user alice found nothing"
+cmp -s "$WORK/alice-lower.jsonl" "$WORK/alice-upper.jsonl" || fail "events --user is case-sensitive"
+"$TOKENLOG" as-of --data "$DATA" --at "$BEFORE" --tenant acme --user ALICE@acme.example --json \
+  >"$WORK/alice-as-of.jsonl"
+grep -q "\"id\":\"$ID1\"" "$WORK/alice-as-of.jsonl" || fail "as-of --user is case-sensitive"
+for bad in "events --tenant BAD_T" "events --user a:b" "events --token bogus" \
+           "as-of --at $BEFORE --tenant acme --user a/b" "as-of --at $BEFORE --tenant Acme" \
+           "timeline --token bogus"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$TOKENLOG" $bad --data "$DATA" >"$WORK/bad.out" 2>&1
+  code=$?
+  set -e
+  [ "$code" = 2 ] || { cat "$WORK/bad.out"; fail "'$bad' exited $code, not 2"; }
+done
+pass "--user folds case; a malformed --tenant, --user or --token exits 2"
+
 # timeline by value: the token's story, never the value.
 "$TOKENLOG" timeline --data "$DATA" --token-value "$VALUE1" >"$WORK/timeline.txt" 2>&1
 "$TOKENLOG" timeline --data "$DATA" --token-value "$VALUE1" --json >>"$WORK/timeline.txt" 2>&1
