@@ -1,10 +1,65 @@
 #include "api/json_body.h"
 
+#include <boost/json/basic_parser_impl.hpp>
+#include <set>
+#include <vector>
+
 namespace tokenlog::api {
 
 namespace json = boost::json;
 
 namespace {
+
+// A basic_parser handler that only remembers each open object's keys.
+struct KeyRecorder {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using error_code = boost::system::error_code;
+
+  std::vector<std::set<std::string>> open;  // the keys of each open object
+  std::string key;
+  std::optional<std::string> duplicate;
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_array_begin(error_code&) { return true; }
+  bool on_array_end(std::size_t, error_code&) { return true; }
+  bool on_object_begin(error_code&) {
+    open.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, error_code&) {
+    open.pop_back();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, error_code&) { return true; }
+  bool on_key_part(json::string_view s, std::size_t, error_code&) {
+    key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, error_code& ec) {
+    key.append(s.data(), s.size());
+    if (!open.back().insert(key).second) {
+      duplicate = std::move(key);
+      ec = json::error::syntax;  // stops the parse
+      return false;
+    }
+    key.clear();
+    return true;
+  }
+  bool on_number_part(json::string_view, error_code&) { return true; }
+  bool on_int64(int64_t, json::string_view, error_code&) { return true; }
+  bool on_uint64(uint64_t, json::string_view, error_code&) { return true; }
+  bool on_double(double, json::string_view, error_code&) { return true; }
+  bool on_bool(bool, error_code&) { return true; }
+  bool on_null(error_code&) { return true; }
+  bool on_comment_part(json::string_view, error_code&) { return true; }
+  bool on_comment(json::string_view, error_code&) { return true; }
+};
+
 // An integer JSON number (int64 or uint64 kind), or nullopt. Doubles (a
 // fraction or an exponent in the text) are not integers here.
 std::optional<int64_t> AsInteger(const json::value& v) {
@@ -17,6 +72,15 @@ std::optional<int64_t> AsInteger(const json::value& v) {
   return std::nullopt;
 }
 }  // namespace
+
+std::optional<std::string> DuplicateKey(std::string_view text) {
+  json::parse_options options;
+  options.max_depth = 64;  // callers parse with their own (lower) limit first
+  json::basic_parser<KeyRecorder> parser(options);
+  boost::system::error_code ec;
+  parser.write_some(false, text.data(), text.size(), ec);
+  return std::move(parser.handler().duplicate);
+}
 
 Result<json::object> ParseObject(std::string_view body,
                                  std::initializer_list<std::string_view> allowed) {
@@ -32,6 +96,10 @@ Result<json::object> ParseObject(std::string_view body,
                       std::to_string(kMaxJsonDepth) + " deep): " + ec.message());
   }
   if (!v.is_object()) return Status(Code::kInvalidRequest, "the body must be a JSON object");
+  if (auto key = DuplicateKey(body)) {
+    return Status(Code::kInvalidRequest,
+                  "the body names \"" + key->substr(0, 64) + "\" more than once");
+  }
   for (const auto& member : v.get_object()) {
     std::string_view key(member.key().data(), member.key().size());
     bool known = false;

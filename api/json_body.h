@@ -15,9 +15,15 @@ namespace tokenlog::api {
 
 inline constexpr int kMaxJsonDepth = 8;
 
+// The first key that an object of `text` names twice, or nullopt (also when
+// `text` is not JSON, or nests over 64 deep: parse it first). Parsers disagree on which of two equal keys counts;
+// bodies and JWTs that have them are refused rather than read either way.
+std::optional<std::string> DuplicateKey(std::string_view text);
+
 // Parses `body` as a JSON object whose keys are all in `allowed`. An empty
 // body is an empty object. Not JSON (including invalid UTF-8), deeper than
-// kMaxJsonDepth, not an object, or an unknown field: kInvalidRequest.
+// kMaxJsonDepth, not an object, a key named twice, or an unknown field:
+// kInvalidRequest.
 Result<boost::json::object> ParseObject(std::string_view body,
                                         std::initializer_list<std::string_view> allowed);
 

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 
+#include "api/json_body.h"
 #include "core/base64.h"
 #include "core/names.h"
 #include "core/sha256.h"
@@ -21,7 +22,7 @@ namespace {
 
 constexpr int kMinRsaBits = 2048;
 // Header and claims are flat objects; deeper nesting is refused outright.
-constexpr size_t kMaxJsonDepth = 16;
+constexpr size_t kMaxJwtJsonDepth = 16;
 
 Status Unauthenticated(std::string detail) {
   return Status(Code::kUnauthenticated, std::move(detail));
@@ -40,12 +41,13 @@ Result<boost::json::object> DecodeJsonObject(std::string_view segment, std::stri
   std::optional<std::string> bytes = DecodeBase64Url(segment);
   if (!bytes) return Unauthenticated(std::string(what) + " is not valid base64url");
   boost::json::parse_options options;
-  options.max_depth = kMaxJsonDepth;
+  options.max_depth = kMaxJwtJsonDepth;
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(*bytes, ec, {}, options);
   if (ec || !value.is_object()) {
     return Unauthenticated(std::string(what) + " is not a JSON object");
   }
+  if (DuplicateKey(*bytes)) return Unauthenticated(std::string(what) + " names a member twice");
   return std::move(value.get_object());
 }
 

@@ -249,6 +249,9 @@ TEST_CASE("http: mint refuses malformed requests and changes nothing", "[http][m
   // Unknown field, not an object, not JSON.
   EXPECT_PROBLEM(h.MintRaw(jwt, R"({"label":"x","scopes":["read"]})"), 400, "invalid_request");
   EXPECT_PROBLEM(h.MintRaw(jwt, R"({"label":"x","Label":"y"})"), 400, "invalid_request");
+  // A field named twice, however spelled, whichever value would win.
+  EXPECT_PROBLEM(h.MintRaw(jwt, R"({"label":"a","label":"b"})"), 400, "invalid_request");
+  EXPECT_PROBLEM(h.MintRaw(jwt, R"({"label":"a","l\u0061bel":"a"})"), 400, "invalid_request");
   EXPECT_PROBLEM(h.MintRaw(jwt, R"(["label","x"])"), 400, "invalid_request");
   EXPECT_PROBLEM(h.MintRaw(jwt, R"("x")"), 400, "invalid_request");
   EXPECT_PROBLEM(h.MintRaw(jwt, "42"), 400, "invalid_request");

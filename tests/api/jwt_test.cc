@@ -386,6 +386,25 @@ TEST_CASE("sub must follow the username grammar and is lower-cased", "[jwt]") {
   ExpectAccepted(*verifier, token(std::string(254, 'a')));
 }
 
+TEST_CASE("a header or payload that names a member twice is refused, whichever value", "[jwt]") {
+  auto verifier = HsVerifier();
+  const std::string exp = std::to_string(kNowSeconds + 3600);
+  const std::string claims = R"("tenant":"acme","exp":)" + exp;
+  ExpectAccepted(*verifier, Hs256Token(kHs256Header, R"({"sub":"a@x",)" + claims + "}"));
+  for (const std::string& payload :
+       {R"({"sub":"a@x","sub":"b@x",)" + claims + "}",
+        R"({"sub":"a@x","s\u0075b":"a@x",)" + claims + "}",  // the same key, escaped
+        R"({"sub":"a@x","role":"user","role":"admin",)" + claims + "}",
+        R"({"sub":"a@x","x":{"k":1,"k":2},)" + claims + "}"}) {
+    INFO(payload);
+    CHECK(ExpectRefused(*verifier, Hs256Token(kHs256Header, payload)) ==
+          "token payload names a member twice");
+  }
+  CHECK(ExpectRefused(*verifier, Hs256Token(R"({"alg":"HS256","alg":"HS256","typ":"JWT"})",
+                                            R"({"sub":"a@x",)" + claims + "}")) ==
+        "token header names a member twice");
+}
+
 TEST_CASE("role is user when absent, else user or admin", "[jwt]") {
   auto verifier = HsVerifier();
   CHECK(ExpectAccepted(*verifier, Hs256Token(kHs256Header, Claims())).role == Role::kUser);
