@@ -43,12 +43,37 @@ int WaitFor(int fd, short events, int timeout_ms, const std::atomic<socket_t>* r
   }
 }
 
+std::string_view TrimBlanks(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// application/json, in any case; a charset parameter, if any, must say UTF-8
+// (JSON is UTF-8, RFC 8259: a body declared otherwise would be misread).
 bool IsJsonMediaType(std::string_view content_type) {
   auto semi = content_type.find(';');
-  std::string_view type = content_type.substr(0, semi);
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  return type.size() == 16 && strncasecmp(type.data(), "application/json", 16) == 0;
+  if (!EqualsIgnoringCase(TrimBlanks(content_type.substr(0, semi)), "application/json")) {
+    return false;
+  }
+  while (semi != std::string_view::npos) {
+    content_type.remove_prefix(semi + 1);
+    semi = content_type.find(';');
+    std::string_view param = content_type.substr(0, semi);
+    const size_t eq = param.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (!EqualsIgnoringCase(TrimBlanks(param.substr(0, eq)), "charset")) continue;
+    std::string_view value = TrimBlanks(param.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (!EqualsIgnoringCase(value, "utf-8") && !EqualsIgnoringCase(value, "utf8")) return false;
+  }
+  return true;
 }
 
 std::string ReasonPhrase(int status) {

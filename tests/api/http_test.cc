@@ -266,7 +266,21 @@ TEST_CASE("http: mint refuses malformed requests and changes nothing", "[http][m
   EXPECT_PROBLEM(h.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), "label=x",
                         "application/x-www-form-urlencoded"),
                  415, "unsupported_media_type");
+  // A charset other than UTF-8 would be misread: refused.
+  for (const char* type : {"application/json; charset=latin1", "application/json;charset=\"utf-16\"",
+                           "application/json; foo=bar; charset=iso-8859-1"}) {
+    INFO(type);
+    EXPECT_PROBLEM(h.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), R"({"label":"x"})", type),
+                   415, "unsupported_media_type");
+  }
   // application/json with parameters or in another case is JSON.
+  for (const char* type : {"application/json;charset=\"UTF-8\"", "application/json; foo=bar"}) {
+    Resp r = h.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), R"({"label":"ct"})", type, true);
+    CHECK(r.status == 201);
+    ++head;
+    REQUIRE(h.Revoke(jwt, Str(r.Object(), "id")).status == 200);
+    ++head;
+  }
   {
     Resp r = h.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), R"({"label":"ct params"})",
                     "Application/JSON; charset=utf-8", true);
@@ -302,7 +316,8 @@ TEST_CASE("http: mint refuses malformed requests and changes nothing", "[http][m
     EXPECT_PROBLEM(r, 411, "length_required");
   }
   CHECK(h.HeadSeq() == head);
-  CHECK(h.Get("/v1/tokens", jwt).Object().at("tokens").as_array().size() == 1);
+  // The three minted above (two of them revoked again), nothing else.
+  CHECK(h.Get("/v1/tokens", jwt).Object().at("tokens").as_array().size() == 3);
 }
 
 TEST_CASE("http: a sixth active token is token_limit_reached and revoked or expired ones free "
