@@ -89,11 +89,13 @@ std::string ReasonPhrase(int status) {
 // timeouts, and a bounded look at the request head before httplib parses it.
 class ConnectionStream final : public httplib::Stream {
  public:
-  enum class Head { kReady, kClosed, kTooLarge, kLineTooLong };
+  enum class Head { kReady, kClosed, kTooLarge, kLineTooLong, kBareLf };
   // httplib refuses a longer header line (and a longer target) with 400 or
   // 414 and then reads on, taking the rest of the head for more requests:
   // lines are measured here, before it parses them (with their CRLF).
   static constexpr size_t kMaxLineBytes = 8192;
+  static_assert(kMaxLineBytes == CPPHTTPLIB_HEADER_MAX_LENGTH &&
+                kMaxLineBytes == CPPHTTPLIB_REQUEST_URI_MAX_LENGTH);
 
   // `ssl`: the connection's TLS session after the handshake, or null for
   // plain HTTP. Not owned.
@@ -113,8 +115,19 @@ class ConnectionStream final : public httplib::Stream {
     }
     for (;;) {
       std::string_view pending(buf_.data() + pos_, buf_.size() - pos_);
-      size_t end = HeadEnd(pending);
-      size_t head_bytes = end == std::string_view::npos ? pending.size() : end;
+      const size_t end = HeadEnd(pending);
+      const size_t head_bytes = end == std::string_view::npos ? pending.size() : end;
+      // The request line, as soon as it is known to be too long.
+      const size_t first_lf = pending.find('\n');
+      if ((first_lf == std::string_view::npos ? pending.size() : first_lf + 1) > kMaxLineBytes) {
+        return Head::kLineTooLong;
+      }
+      // httplib (built without CPPHTTPLIB_ALLOW_LF_AS_LINE_TERMINATOR) takes
+      // a line that ends in a bare LF for no line at all and reads on past
+      // every limit here: such a head is refused.
+      for (size_t i = pending.find('\n'); i < head_bytes; i = pending.find('\n', i + 1)) {
+        if (i == 0 || pending[i - 1] != '\r') return Head::kBareLf;
+      }
       if (head_bytes > limits_.max_header_bytes) return Head::kTooLarge;
       if (end != std::string_view::npos) {
         size_t lines = 0, longest_field = 0, line_start = 0;
@@ -190,11 +203,8 @@ class ConnectionStream final : public httplib::Stream {
  private:
   // Offset of the end of the head (after its empty line) in `s`, or npos.
   static size_t HeadEnd(std::string_view s) {
-    for (size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) {
-      if (i + 1 < s.size() && s[i + 1] == '\n') return i + 2;
-      if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
-    }
-    return std::string_view::npos;
+    const size_t at = s.find("\r\n\r\n");
+    return at == std::string_view::npos ? at : at + 4;
   }
 
   // Appends what the socket has (waiting at most `timeout`). >0 bytes read,
@@ -259,6 +269,16 @@ class ConnectionStream final : public httplib::Stream {
   size_t pos_ = 0;
 };
 
+// Makes httplib answer "Connection: close" and nothing else: it adds a
+// Keep-Alive header unless the request itself asked to close. The Request it
+// hands to handlers is its own non-const local, so marking it is defined.
+void AskToClose(const httplib::Request& req) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  headers.erase("Connection");
+  headers.emplace("Connection", "close");
+  t_close_after_reply = true;
+}
+
 // The whole response for a request refused before httplib parsed it.
 std::string RawProblem(const Status& status) {
   Reply r = Reply::Problem(status);
@@ -309,6 +329,13 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
                                  " bytes"));
       }
     }
+    // Before httplib reads a body: it would take a form (multipart or
+    // urlencoded) apart into req.files, leaving an empty body that reads as
+    // "{}", and refuse a large urlencoded one with its own 413.
+    if (length > 0 && !Service::IsCheck(req) &&
+        !IsJsonMediaType(req.get_header_value("Content-Type"))) {
+      return refuse(Status(Code::kUnsupportedMediaType, "the body must be application/json"));
+    }
     const std::string& m = req.method;
     bool httplib_reads_body = m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
     if (httplib_reads_body && length > 0) return HandlerResponse::Unhandled;
@@ -334,7 +361,7 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
     r.close_connection = true;
     Write(r, req, res);
   });
-  set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+  set_error_handler(HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return HandlerResponse::Unhandled;
     // httplib's own refusals (a malformed request line or head). After one,
     // httplib would read on from wherever its parse stopped: close instead.
@@ -343,8 +370,7 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
     Reply r = Reply::Problem(s);
     res.status = r.status;  // the status line says what the body says
     res.set_content(r.body, r.content_type.c_str());
-    res.set_header("Connection", "close");
-    t_close_after_reply = true;
+    AskToClose(req);
     return HandlerResponse::Handled;
   }));
 }
@@ -353,8 +379,7 @@ Reply HttpServer::Dispatch(const httplib::Request& req) {
   auto start = std::chrono::steady_clock::now();
   std::string route = "unmatched";
   Reply reply;
-  bool is_check = req.path.rfind("/v1/auth/check", 0) == 0;
-  if (!is_check && !req.body.empty() &&
+  if (!Service::IsCheck(req) && !req.body.empty() &&
       !IsJsonMediaType(req.get_header_value("Content-Type"))) {
     reply = Reply::Problem(Status(Code::kUnsupportedMediaType,
                                   "the body must be application/json"));
@@ -367,14 +392,11 @@ Reply HttpServer::Dispatch(const httplib::Request& req) {
   return reply;
 }
 
-void HttpServer::Write(const Reply& reply, const httplib::Request&, httplib::Response& res) {
+void HttpServer::Write(const Reply& reply, const httplib::Request& req, httplib::Response& res) {
   res.status = reply.status;
   for (const auto& [k, v] : reply.headers) res.set_header(k.c_str(), v);
   if (!reply.content_type.empty()) res.set_content(reply.body, reply.content_type.c_str());
-  if (reply.close_connection) {
-    res.set_header("Connection", "close");
-    t_close_after_reply = true;
-  }
+  if (reply.close_connection) AskToClose(req);
 }
 
 int HttpServer::Bind(const std::string& host, int port, std::string* error) {
@@ -460,17 +482,21 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
                                       : limits_.keep_alive_timeout_seconds);
     first = false;
     if (head == ConnectionStream::Head::kClosed) break;
-    if (head == ConnectionStream::Head::kTooLarge || head == ConnectionStream::Head::kLineTooLong) {
-      const Status refusal =
-          head == ConnectionStream::Head::kTooLarge
-              ? Status(Code::kHeadersTooLarge,
-                       "at most " + std::to_string(limits_.max_header_count) +
-                           " header fields of at most " +
-                           std::to_string(ConnectionStream::kMaxLineBytes) + " bytes each, and " +
-                           std::to_string(limits_.max_header_bytes) + " bytes of request head")
-              : Status(Code::kInvalidRequest,
-                       "the request line (method, path and query) is longer than " +
-                           std::to_string(ConnectionStream::kMaxLineBytes) + " bytes");
+    if (head != ConnectionStream::Head::kReady) {
+      Status refusal;
+      if (head == ConnectionStream::Head::kTooLarge) {
+        refusal = Status(Code::kHeadersTooLarge,
+                         "at most " + std::to_string(limits_.max_header_count) +
+                             " header fields of at most " +
+                             std::to_string(ConnectionStream::kMaxLineBytes) + " bytes each, and " +
+                             std::to_string(limits_.max_header_bytes) + " bytes of request head");
+      } else if (head == ConnectionStream::Head::kLineTooLong) {
+        refusal = Status(Code::kInvalidRequest,
+                         "the request line (method, path and query) is longer than " +
+                             std::to_string(ConnectionStream::kMaxLineBytes) + " bytes");
+      } else {
+        refusal = Status(Code::kInvalidRequest, "each line of the request head must end in CRLF");
+      }
       metrics_.CountRequest("refused", Reply::Problem(refusal).status, 0);
       stream.WriteAll(RawProblem(refusal));
       unread_input = true;

@@ -4,6 +4,9 @@
 #include <set>
 #include <vector>
 
+#include "core/label.h"
+#include "core/token_codec.h"
+
 namespace tokenlog::api {
 
 namespace json = boost::json;
@@ -73,6 +76,11 @@ std::optional<int64_t> AsInteger(const json::value& v) {
 }
 }  // namespace
 
+std::string QuoteName(std::string_view name) {
+  if (name.find(kTokenPrefix) != std::string_view::npos) return "(a name holding a token prefix)";
+  return "\"" + SanitizeText(name, 64) + "\"";
+}
+
 std::optional<std::string> DuplicateKey(std::string_view text) {
   json::parse_options options;
   options.max_depth = 64;  // callers parse with their own (lower) limit first
@@ -97,8 +105,7 @@ Result<json::object> ParseObject(std::string_view body,
   }
   if (!v.is_object()) return Status(Code::kInvalidRequest, "the body must be a JSON object");
   if (auto key = DuplicateKey(body)) {
-    return Status(Code::kInvalidRequest,
-                  "the body names \"" + key->substr(0, 64) + "\" more than once");
+    return Status(Code::kInvalidRequest, "the body names " + QuoteName(*key) + " more than once");
   }
   for (const auto& member : v.get_object()) {
     std::string_view key(member.key().data(), member.key().size());
@@ -108,7 +115,7 @@ Result<json::object> ParseObject(std::string_view body,
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       return Status(Code::kInvalidRequest,
-                    "unknown field \"" + std::string(key.substr(0, 64)) + "\"" +
+                    "unknown field " + QuoteName(key) +
                         (list.empty() ? "; this request takes no fields"
                                       : "; allowed: " + list));
     }

@@ -15,9 +15,15 @@ namespace tokenlog::api {
 
 inline constexpr int kMaxJsonDepth = 8;
 
+// A name the client sent (a field, a query parameter), quoted for an error
+// detail: at most 64 bytes of valid UTF-8 without control characters, and
+// never anything that holds a token prefix (no error echoes a token value).
+std::string QuoteName(std::string_view name);
+
 // The first key that an object of `text` names twice, or nullopt (also when
-// `text` is not JSON, or nests over 64 deep: parse it first). Parsers disagree on which of two equal keys counts;
-// bodies and JWTs that have them are refused rather than read either way.
+// `text` is not JSON, or nests over 64 deep: parse it first). Parsers
+// disagree on which of two equal keys counts; bodies and JWTs that have them
+// are refused rather than read either way.
 std::optional<std::string> DuplicateKey(std::string_view text);
 
 // Parses `body` as a JSON object whose keys are all in `allowed`. An empty

@@ -53,7 +53,9 @@ CheckHeaders FindCheckHeaders(const httplib::Headers& headers) {
     } else if (HeaderNameIs(name, "user-agent")) {
       take(found.user_agent, value);
     } else if (HeaderNameIs(name, "x-auth-require-tenant")) {
-      if (found.require_tenant && *found.require_tenant != value) found.require_tenant_conflict = true;
+      if (found.require_tenant && *found.require_tenant != value) {
+        found.require_tenant_conflict = true;
+      }
       take(found.require_tenant, value);
     }
   }
@@ -100,7 +102,7 @@ std::optional<std::vector<std::string>> PathSegments(std::string_view path, bool
 // in `params`).
 bool Match(std::string_view pattern, const std::vector<std::string>& got,
            std::vector<std::string>* params) {
-  const auto want = PathSegments(pattern, /*encoded=*/false).value();
+  const auto want = *PathSegments(pattern, /*encoded=*/false);  // never fails unencoded
   if (want.size() != got.size()) return false;
   params->clear();
   for (size_t i = 0; i < want.size(); ++i) {
@@ -119,11 +121,10 @@ Status CheckQuery(const httplib::Request& req, std::initializer_list<std::string
     bool known = false;
     for (auto a : allowed) known = known || a == key;
     if (!known) {
-      return Status(Code::kInvalidRequest,
-                    "unknown query parameter \"" + key.substr(0, 64) + "\"");
+      return Status(Code::kInvalidRequest, "unknown query parameter " + QuoteName(key));
     }
     if (req.params.count(key) > 1) {
-      return Status(Code::kInvalidRequest, "query parameter \"" + key + "\" is repeated");
+      return Status(Code::kInvalidRequest, "query parameter " + QuoteName(key) + " is repeated");
     }
   }
   return Status();
@@ -221,9 +222,21 @@ const std::vector<Service::Route>& Service::Routes() {
   return routes;
 }
 
+std::string_view Service::RawPath(const httplib::Request& req) {
+  if (req.target.empty()) return req.path;
+  return std::string_view(req.target).substr(0, req.target.find('?'));
+}
+
+bool Service::IsCheck(const httplib::Request& req) {
+  constexpr std::string_view kCheck = "/v1/auth/check";
+  const std::string_view path = RawPath(req);
+  return path.substr(0, kCheck.size()) == kCheck &&
+         (path.size() == kCheck.size() || path[kCheck.size()] == '/');
+}
+
 Reply Service::Handle(const httplib::Request& req, std::string& route) {
-  const std::string& path = req.path;
-  if (path == "/v1/auth/check" || path.rfind("/v1/auth/check/", 0) == 0) {
+  // The check's sub-paths may hold anything: they are not decoded.
+  if (IsCheck(req)) {
     route = "/v1/auth/check";
     return Check(req);
   }
@@ -231,9 +244,11 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
   // Routes match the path as sent (httplib's decoded path would split at a
   // "%2F" and keep a malformed escape as it is).
-  const std::string_view raw =
-      req.target.empty() ? std::string_view(path)
-                         : std::string_view(req.target).substr(0, req.target.find('?'));
+  const std::string_view raw = RawPath(req);
+  if (raw.empty() || raw.front() != '/') {
+    route = "unmatched";
+    return Reply::Problem(Status(Code::kNotFound, "no such resource"));
+  }
   const auto segments = PathSegments(raw, /*encoded=*/!req.target.empty());
   if (!segments) {
     route = "unmatched";
@@ -755,11 +770,11 @@ Reply Service::ActivityPage(const httplib::Request& req, const Call& call, bool 
     if (key != "type" && key != "user" && key != "token_id" && key != "since" &&
         key != "until" && key != "limit" && key != "cursor") {
       return Reply::Problem(
-          Status(Code::kInvalidRequest, "unknown query parameter \"" + key.substr(0, 64) + "\""));
+          Status(Code::kInvalidRequest, "unknown query parameter " + QuoteName(key)));
     }
     if (key != "type" && req.params.count(key) > 1) {
       return Reply::Problem(
-          Status(Code::kInvalidRequest, "query parameter \"" + key + "\" is repeated"));
+          Status(Code::kInvalidRequest, "query parameter " + QuoteName(key) + " is repeated"));
     }
   }
   projections::AuditQuery q;

@@ -55,6 +55,12 @@ class Service {
   // Virtual so a test can make it throw and see what HttpServer does then.
   virtual Reply Handle(const httplib::Request& req, std::string& route);
 
+  // The path as sent (the target before any '?'), or the decoded path of a
+  // request built without a target (tests, benchmarks).
+  static std::string_view RawPath(const httplib::Request& req);
+  // Whether `req` is for the OData check: /v1/auth/check or below it.
+  static bool IsCheck(const httplib::Request& req);
+
   // Appends token.expired for tokens past their expiry, in batches, until
   // none is due. Returns how many were expired.
   Result<uint32_t> ExpireDue();

@@ -487,8 +487,8 @@ class RebuildView final : public KeyspaceWriter {
       for (const Row& r : rows_) {
         if (shared == 0) break;
         if (std::memcmp(r.head.data(), first, shared) != 0) {
-          shared = static_cast<size_t>(
-              std::mismatch(first, first + shared, r.head.data()).first - first);
+          const char* differs = std::mismatch(first, first + shared, r.head.data()).first;
+          shared = static_cast<size_t>(differs - first);
         }
       }
       return shared;

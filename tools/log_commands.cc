@@ -189,6 +189,7 @@ struct AsOfFlags {
 };
 
 int RunAsOf(AsOfFlags f) {
+  if (f.tenant.empty()) return Fail("as-of", "--tenant: a tenant id is required");
   if (auto error = NormalizeSubject(f.tenant, f.user, ""); !error.empty()) {
     return Fail("as-of", error);
   }

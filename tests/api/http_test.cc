@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "core/label.h"
 #include "core/time_format.h"
 #include "core/token_codec.h"
 #include "tests/api/test_server.h"
@@ -266,9 +267,30 @@ TEST_CASE("http: mint refuses malformed requests and changes nothing", "[http][m
   EXPECT_PROBLEM(h.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), "label=x",
                         "application/x-www-form-urlencoded"),
                  415, "unsupported_media_type");
+  // A form (multipart or urlencoded) is refused before httplib takes it
+  // apart: it would otherwise reach the route as an empty body, "{}".
+  {
+    auto t = h.Mint(jwt, "form target");
+    ++head;
+    const std::string rotate = "/v1/tokens/" + Str(t, "id") + "/rotate";
+    const std::string multipart =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"expires_in_days\"\r\n\r\n5\r\n--XyZ--\r\n";
+    EXPECT_PROBLEM(h.Send("POST", rotate, TestServer::Bearer(jwt), multipart,
+                          "multipart/form-data; boundary=XyZ"),
+                   415, "unsupported_media_type");
+    EXPECT_PROBLEM(h.Send("POST", rotate, TestServer::Bearer(jwt),
+                          "expires_in_days=5&pad=" + std::string(9000, 'p'),
+                          "application/x-www-form-urlencoded"),
+                   415, "unsupported_media_type");
+    CHECK(h.HeadSeq() == head);
+    CHECK(Str(h.Get("/v1/tokens/" + Str(t, "id"), jwt).Object(), "status") == "active");
+    REQUIRE(h.Revoke(jwt, Str(t, "id")).status == 200);
+    ++head;
+  }
   // A charset other than UTF-8 would be misread: refused.
-  for (const char* type : {"application/json; charset=latin1", "application/json;charset=\"utf-16\"",
-                           "application/json; foo=bar; charset=iso-8859-1"}) {
+  for (const char* type :
+       {"application/json; charset=latin1", "application/json;charset=\"utf-16\"",
+        "application/json; foo=bar; charset=iso-8859-1"}) {
     INFO(type);
     EXPECT_PROBLEM(h.Send("POST", "/v1/tokens", TestServer::Bearer(jwt), R"({"label":"x"})", type),
                    415, "unsupported_media_type");
@@ -316,8 +338,8 @@ TEST_CASE("http: mint refuses malformed requests and changes nothing", "[http][m
     EXPECT_PROBLEM(r, 411, "length_required");
   }
   CHECK(h.HeadSeq() == head);
-  // The three minted above (two of them revoked again), nothing else.
-  CHECK(h.Get("/v1/tokens", jwt).Object().at("tokens").as_array().size() == 3);
+  // The four minted above (three of them revoked again), nothing else.
+  CHECK(h.Get("/v1/tokens", jwt).Object().at("tokens").as_array().size() == 4);
 }
 
 TEST_CASE("http: a sixth active token is token_limit_reached and revoked or expired ones free "
@@ -1180,6 +1202,24 @@ TEST_CASE("http: unknown routes are 404, wrong methods 405 with Allow, HEAD work
   Resp encoded = h.Post("/v1/admin/users/Bob%40acme.example/deactivate", admin);
   REQUIRE(encoded.status == 200);
   CHECK(Str(encoded.Object(), "user") == "bob@acme.example");
+  // A path must start with "/"; the check's path is matched as sent too.
+  RawResult no_slash =
+      RawExchange(h.port, "GET healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(no_slash.data.rfind("HTTP/1.1 404", 0) == 0);
+  EXPECT_PROBLEM(h.Send("GET", "/v1/auth/%63heck"), 404, "not_found");
+  EXPECT_PROBLEM(h.Send("GET", "/v1/auth/checkup"), 404, "not_found");
+  // A name echoed in an error is cut to valid UTF-8 and never holds a
+  // token-shaped value.
+  const std::string value_like = "tlp_" + std::string(30, 'A');
+  Resp echoed = h.Get("/v1/tokens?" + value_like + "=1", jwt);
+  EXPECT_PROBLEM(echoed, 400, "invalid_request");
+  CHECK(echoed.body.find("tlp_") == std::string::npos);
+  Resp raw_bytes = h.Get("/v1/tokens?x%FF=1", jwt);
+  EXPECT_PROBLEM(raw_bytes, 400, "invalid_request");
+  CHECK(raw_bytes.body.find('\xFF') == std::string::npos);
+  Resp long_key = h.Post("/v1/tokens", jwt, "{\"" + std::string(63, 'a') + "\xC3\xA9\":1}");
+  EXPECT_PROBLEM(long_key, 400, "invalid_request");
+  CHECK(IsValidUtf8(long_key.body));
 
   Resp head = h.Send("HEAD", "/healthz");
   CHECK(head.status == 200);
@@ -1204,7 +1244,8 @@ TEST_CASE("http: a query parameter on a write route is invalid_request and chang
       {"POST", "/v1/tokens?x=1", jwt, R"({"label":"q"})"},
       {"POST", "/v1/tokens/" + id + "/revoke?x=1", jwt, ""},
       {"POST", "/v1/tokens/" + id + "/rotate?x=1", jwt, ""},
-      {"PUT", "/v1/admin/policy?x=1", admin, R"({"max_lifetime_days":30,"default_lifetime_days":10})"},
+      {"PUT", "/v1/admin/policy?x=1", admin,
+       R"({"max_lifetime_days":30,"default_lifetime_days":10})"},
       {"POST", "/v1/admin/policy/preview?x=1", admin,
        R"({"max_lifetime_days":30,"default_lifetime_days":10})"},
       {"POST", "/v1/admin/tokens/lookup?x=1", admin, R"({"token":"not-a-token"})"},
@@ -1730,6 +1771,38 @@ TEST_CASE("http: raw socket: too many header fields or bytes are answered 431 an
   CHECK(r7.data.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(r7.data.find("\"status\":400") != std::string::npos);
   CHECK(r7.closed);
+
+  // A request line over 8 KiB in a head over the byte limit too: still the
+  // request line's 400, decided before the rest arrives.
+  RawResult r8 = RawExchange(h.port, "GET /v1/tokens?" + std::string(17000, 'q') + " HTTP/1.1\r\n");
+  CHECK(r8.data.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(r8.closed);
+
+  // Lines that end in a bare LF: httplib would not see the head end there
+  // and read on past every limit. Refused at once, one answer, closed.
+  std::string bare = "GET /healthz HTTP/1.1\r\nHost: x\n\n";
+  for (int i = 0; i < 2000; ++i) bare += "X-Field-" + std::to_string(i) + ": v\r\n";
+  bare += "Connection: close\r\n\r\n";
+  RawResult r9 = RawExchange(h.port, bare);
+  INFO(r9.data);
+  CHECK(CountResponses(r9.data) == 1);
+  CHECK(r9.data.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(r9.data.find("CRLF") != std::string::npos);
+  CHECK(r9.closed);
+  // ... however long the line after it would be (the answer comes before
+  // the client has sent it all; the rest is drained, bounded, or reset).
+  RawResult r10 = RawExchange(h.port, "GET /healthz HTTP/1.1\r\nHost: x\n\nX-Big: " +
+                                          std::string(900 << 10, 'b'));
+  CHECK(r10.data.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(CountResponses(r10.data) == 1);
+
+  // Refusals say Connection: close and nothing about keeping it alive.
+  for (const RawResult* r : {&r4, &r6, &r7, &r9}) {
+    const std::string head = r->data.substr(0, r->data.find("\r\n\r\n"));
+    INFO(head);
+    CHECK(head.find("Connection: close") != std::string::npos);
+    CHECK(head.find("Keep-Alive") == std::string::npos);
+  }
 
   // Within the limits, keep-alive works: two pipelined requests, two answers.
   std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"

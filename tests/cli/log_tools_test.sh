@@ -152,6 +152,11 @@ for bad in "events --tenant BAD_T" "events --user a:b" "events --token bogus" \
   set -e
   [ "$code" = 2 ] || { cat "$WORK/bad.out"; fail "'$bad' exited $code, not 2"; }
 done
+set +e
+"$TOKENLOG" as-of --data "$DATA" --at "$BEFORE" --tenant "" >"$WORK/bad.out" 2>&1
+code=$?
+set -e
+[ "$code" = 2 ] || { cat "$WORK/bad.out"; fail "as-of with an empty --tenant exited $code, not 2"; }
 pass "--user folds case; a malformed --tenant, --user or --token exits 2"
 
 # timeline by value: the token's story, never the value.

@@ -406,14 +406,14 @@ namespace {
 
 // Writes keys of awkward shapes, chosen from each event's seq, to three
 // scan-only keyspaces: rows whose keys share long prefixes, differ only past
-// the bytes a bulk-load row holds, are prefixes of one another, hold zero
+// the 44 key bytes a bulk-load row holds, are prefixes of one another, hold zero
 // and 0xFF bytes, are written again or deleted.
 class KeyShapesProjector final : public Projector {
  public:
   Status Apply(const Event& e, KeyspaceWriter& out) const override {
     std::mt19937_64 rng(e.seq * 7919);
     for (int i = 0; i < 6; ++i) {
-      const auto ks = static_cast<Keyspace>(static_cast<size_t>(Keyspace::kAuditTenant) + rng() % 3);
+      const auto ks = AuditKeyspace(rng() % 3);
       std::string key = Key(ks, rng);
       if (rng() % 5 == 0) {
         out.Delete(ks, key);
@@ -428,7 +428,7 @@ class KeyShapesProjector final : public Projector {
     std::mt19937_64 rng(seq * 7919);
     for (int i = 0; i < 6; ++i) {
       const size_t k = rng() % 3;
-      std::string key = Key(static_cast<Keyspace>(static_cast<size_t>(Keyspace::kAuditTenant) + k), rng);
+      std::string key = Key(AuditKeyspace(k), rng);
       if (rng() % 5 == 0) {
         expected[k].erase(key);
       } else {
@@ -438,6 +438,10 @@ class KeyShapesProjector final : public Projector {
   }
 
  private:
+  // kAuditTenant, kAuditUser or kAuditToken.
+  static Keyspace AuditKeyspace(size_t i) {
+    return static_cast<Keyspace>(static_cast<size_t>(Keyspace::kAuditTenant) + i);
+  }
   static std::string Key(Keyspace ks, std::mt19937_64& rng) {
     // A small alphabet, so that keys collide, tie over many bytes and are
     // prefixes of one another.
@@ -452,7 +456,7 @@ class KeyShapesProjector final : public Projector {
         return rng() % 2 == 0 ? tail(6) : std::string(44 + rng() % 8, 'p') + tail(3);
       case Keyspace::kAuditUser:  // a 30-byte shared prefix, short tails
         return std::string(30, 'q') + tail(22);
-      default:  // longer than a row's 48 key bytes, differing only past them
+      default:  // longer than a row's 44 key bytes, differing only past them
         return std::string(47 + rng() % 3, 'r') + tail(4);
     }
   }
