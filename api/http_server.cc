@@ -133,9 +133,7 @@ class ConnectionStream final : public httplib::Stream {
         size_t lines = 0, longest_field = 0, line_start = 0;
         for (size_t i = 0; i < end; ++i) {
           if (pending[i] != '\n') continue;
-          const size_t length = i + 1 - line_start;
-          if (lines == 0 && length > kMaxLineBytes) return Head::kLineTooLong;
-          if (lines > 0) longest_field = std::max(longest_field, length);
+          if (lines > 0) longest_field = std::max(longest_field, i + 1 - line_start);
           line_start = i + 1;
           ++lines;
         }
@@ -280,8 +278,7 @@ void AskToClose(const httplib::Request& req) {
 }
 
 // The whole response for a request refused before httplib parsed it.
-std::string RawProblem(const Status& status) {
-  Reply r = Reply::Problem(status);
+std::string RawProblem(const Reply& r) {
   return "HTTP/1.1 " + std::to_string(r.status) + " " + ReasonPhrase(r.status) +
          "\r\nContent-Type: " + r.content_type + "\r\nContent-Length: " +
          std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
@@ -378,14 +375,8 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
 Reply HttpServer::Dispatch(const httplib::Request& req) {
   auto start = std::chrono::steady_clock::now();
   std::string route = "unmatched";
-  Reply reply;
-  if (!Service::IsCheck(req) && !req.body.empty() &&
-      !IsJsonMediaType(req.get_header_value("Content-Type"))) {
-    reply = Reply::Problem(Status(Code::kUnsupportedMediaType,
-                                  "the body must be application/json"));
-  } else {
-    reply = service_.Handle(req, route);
-  }
+  // (A body that is not JSON was refused before it was read.)
+  Reply reply = service_.Handle(req, route);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.CountRequest(route, reply.status, seconds);
@@ -497,8 +488,9 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
       } else {
         refusal = Status(Code::kInvalidRequest, "each line of the request head must end in CRLF");
       }
-      metrics_.CountRequest("refused", Reply::Problem(refusal).status, 0);
-      stream.WriteAll(RawProblem(refusal));
+      const Reply problem = Reply::Problem(refusal);
+      metrics_.CountRequest("refused", problem.status, 0);
+      stream.WriteAll(RawProblem(problem));
       unread_input = true;
       break;
     }

@@ -1713,96 +1713,78 @@ TEST_CASE("http: raw socket: an oversized Content-Length is answered 413 and clo
   CHECK(r2.closed);
 }
 
+namespace {
+
+// `r` is one problem answer with `status` and `code` (in the status line and
+// the body alike), saying Connection: close and nothing of keep-alive, after
+// which the server closed.
+void ExpectRefusedAndClosed(const RawResult& r, int status, const std::string& code) {
+  INFO(r.data);
+  CHECK(CountResponses(r.data) == 1);
+  CHECK(r.data.rfind("HTTP/1.1 " + std::to_string(status) + " ", 0) == 0);
+  CHECK(r.data.find("\"status\":" + std::to_string(status)) != std::string::npos);
+  CHECK(r.data.find("\"type\":\"" + code + "\"") != std::string::npos);
+  CHECK(r.data.find("application/problem+json") != std::string::npos);
+  const std::string head = r.data.substr(0, r.data.find("\r\n\r\n"));
+  CHECK(head.find("Connection: close") != std::string::npos);
+  CHECK(head.find("Keep-Alive") == std::string::npos);
+  CHECK(r.closed);
+}
+
+}  // namespace
+
 TEST_CASE("http: raw socket: too many header fields or bytes are answered 431 and closed",
           "[http][raw]") {
   TestServer h;
   std::string many = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (int i = 0; i < 200; ++i) many += "X-Field-" + std::to_string(i) + ": v\r\n";
   many += "\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  RawResult r = RawExchange(h.port, many);
-  INFO(r.data);
-  CHECK(CountResponses(r.data) == 1);
-  CHECK(r.data.rfind("HTTP/1.1 431", 0) == 0);
-  CHECK(r.data.find("application/problem+json") != std::string::npos);
-  CHECK(r.data.find("headers_too_large") != std::string::npos);
-  CHECK(r.closed);
+  ExpectRefusedAndClosed(RawExchange(h.port, many), 431, "headers_too_large");
 
   std::string big = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
                     std::string(20000, 'b') + "\r\n\r\n";
-  RawResult r2 = RawExchange(h.port, big);
-  INFO(r2.data);
-  CHECK(CountResponses(r2.data) == 1);
-  CHECK(r2.data.rfind("HTTP/1.1 431", 0) == 0);
-  CHECK(r2.closed);
+  ExpectRefusedAndClosed(RawExchange(h.port, big), 431, "headers_too_large");
 
-  // One header line over 8 KiB in a head under the byte limit: 431, one
-  // answer, closed (the rest of the head is not taken for more requests).
+  // One header line over 8 KiB in a head under the byte limit (the rest of
+  // the head is not taken for more requests).
   std::string long_line = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
                           std::string(8200, 'b') + "\r\nX-A: 1\r\nX-B: 2\r\n\r\n";
-  RawResult r4 = RawExchange(h.port, long_line);
-  INFO(r4.data);
-  CHECK(CountResponses(r4.data) == 1);
-  CHECK(r4.data.rfind("HTTP/1.1 431", 0) == 0);
-  CHECK(r4.data.find("headers_too_large") != std::string::npos);
-  CHECK(r4.closed);
+  ExpectRefusedAndClosed(RawExchange(h.port, long_line), 431, "headers_too_large");
   // Two fields of 6000 bytes are within both limits.
   std::string two_fields = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: " + std::string(6000, 'a') +
                            "\r\nX-B: " + std::string(6000, 'b') +
                            "\r\nConnection: close\r\n\r\n";
-  RawResult r5 = RawExchange(h.port, two_fields);
-  CHECK(r5.data.rfind("HTTP/1.1 200", 0) == 0);
+  RawResult fields = RawExchange(h.port, two_fields);
+  CHECK(fields.data.rfind("HTTP/1.1 200", 0) == 0);
 
-  // A request line over 8 KiB: 400 invalid_request in the status line and in
-  // the body alike, one answer, closed.
+  // A request line over 8 KiB: 400 (414 is not in the contract's table).
   std::string long_target = "GET /v1/tokens?" + std::string(9000, 'q') +
                             " HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  RawResult r6 = RawExchange(h.port, long_target);
-  INFO(r6.data);
-  CHECK(CountResponses(r6.data) == 1);
-  CHECK(r6.data.rfind("HTTP/1.1 400", 0) == 0);
-  CHECK(r6.data.find("\"status\":400") != std::string::npos);
-  CHECK(r6.data.find("invalid_request") != std::string::npos);
-  CHECK(r6.closed);
+  ExpectRefusedAndClosed(RawExchange(h.port, long_target), 400, "invalid_request");
+  // ... also in a head over the byte limit: decided before the rest arrives.
+  ExpectRefusedAndClosed(
+      RawExchange(h.port, "GET /v1/tokens?" + std::string(17000, 'q') + " HTTP/1.1\r\n"), 400,
+      "invalid_request");
 
-  // A head httplib cannot parse: one 400 and closed, whatever follows it.
-  RawResult r7 = RawExchange(h.port, "GARBAGE\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
-  INFO(r7.data);
-  CHECK(CountResponses(r7.data) == 1);
-  CHECK(r7.data.rfind("HTTP/1.1 400", 0) == 0);
-  CHECK(r7.data.find("\"status\":400") != std::string::npos);
-  CHECK(r7.closed);
-
-  // A request line over 8 KiB in a head over the byte limit too: still the
-  // request line's 400, decided before the rest arrives.
-  RawResult r8 = RawExchange(h.port, "GET /v1/tokens?" + std::string(17000, 'q') + " HTTP/1.1\r\n");
-  CHECK(r8.data.rfind("HTTP/1.1 400", 0) == 0);
-  CHECK(r8.closed);
+  // A head httplib cannot parse: one 400, whatever follows it.
+  ExpectRefusedAndClosed(
+      RawExchange(h.port, "GARBAGE\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"), 400,
+      "invalid_request");
 
   // Lines that end in a bare LF: httplib would not see the head end there
-  // and read on past every limit. Refused at once, one answer, closed.
+  // and read on past every limit. Refused at once.
   std::string bare = "GET /healthz HTTP/1.1\r\nHost: x\n\n";
   for (int i = 0; i < 2000; ++i) bare += "X-Field-" + std::to_string(i) + ": v\r\n";
   bare += "Connection: close\r\n\r\n";
-  RawResult r9 = RawExchange(h.port, bare);
-  INFO(r9.data);
-  CHECK(CountResponses(r9.data) == 1);
-  CHECK(r9.data.rfind("HTTP/1.1 400", 0) == 0);
-  CHECK(r9.data.find("CRLF") != std::string::npos);
-  CHECK(r9.closed);
+  RawResult bare_lf = RawExchange(h.port, bare);
+  ExpectRefusedAndClosed(bare_lf, 400, "invalid_request");
+  CHECK(bare_lf.data.find("CRLF") != std::string::npos);
   // ... however long the line after it would be (the answer comes before
   // the client has sent it all; the rest is drained, bounded, or reset).
-  RawResult r10 = RawExchange(h.port, "GET /healthz HTTP/1.1\r\nHost: x\n\nX-Big: " +
-                                          std::string(900 << 10, 'b'));
-  CHECK(r10.data.rfind("HTTP/1.1 400", 0) == 0);
-  CHECK(CountResponses(r10.data) == 1);
-
-  // Refusals say Connection: close and nothing about keeping it alive.
-  for (const RawResult* r : {&r4, &r6, &r7, &r9}) {
-    const std::string head = r->data.substr(0, r->data.find("\r\n\r\n"));
-    INFO(head);
-    CHECK(head.find("Connection: close") != std::string::npos);
-    CHECK(head.find("Keep-Alive") == std::string::npos);
-  }
+  RawResult endless = RawExchange(h.port, "GET /healthz HTTP/1.1\r\nHost: x\n\nX-Big: " +
+                                              std::string(900 << 10, 'b'));
+  CHECK(endless.data.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(CountResponses(endless.data) == 1);
 
   // Within the limits, keep-alive works: two pipelined requests, two answers.
   std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
