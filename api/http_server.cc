@@ -13,6 +13,7 @@
 #include <sys/time.h>
 
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -103,7 +104,9 @@ class ConnectionStream final : public httplib::Stream {
       : fd_(fd), ssl_(ssl), limits_(limits), running_(running) {}
 
   // Waits for the next request (at most `wait_seconds` for its first byte),
-  // then reads until its head is complete, within the limits.
+  // then reads until its head is complete, within the limits. From its first
+  // byte, the whole request (head and body) has the read timeout: a client
+  // that trickles a byte now and then is cut off all the same.
   Head ReadHead(time_t wait_seconds) {
     if (pos_ == buf_.size()) {
       buf_.clear();
@@ -113,6 +116,8 @@ class ConnectionStream final : public httplib::Stream {
         return Head::kClosed;
       }
     }
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::seconds(limits_.read_timeout_seconds);
     for (;;) {
       std::string_view pending(buf_.data() + pos_, buf_.size() - pos_);
       const size_t end = HeadEnd(pending);
@@ -143,7 +148,7 @@ class ConnectionStream final : public httplib::Stream {
         }
         return Head::kReady;
       }
-      if (Fill(limits_.read_timeout_seconds) <= 0) return Head::kClosed;
+      if (Fill() <= 0) return Head::kClosed;
     }
   }
 
@@ -157,9 +162,7 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   bool is_readable() const override {
-    return pos_ < buf_.size() || TlsPending() ||
-           WaitFor(fd_, POLLIN, static_cast<int>(limits_.read_timeout_seconds * 1000),
-                   nullptr) > 0;
+    return pos_ < buf_.size() || TlsPending() || WaitFor(fd_, POLLIN, RemainingMs(), nullptr) > 0;
   }
   bool is_writable() const override {
     return WaitFor(fd_, POLLOUT, static_cast<int>(limits_.write_timeout_seconds * 1000),
@@ -169,7 +172,7 @@ class ConnectionStream final : public httplib::Stream {
     if (pos_ == buf_.size()) {
       buf_.clear();
       pos_ = 0;
-      ssize_t n = Fill(limits_.read_timeout_seconds);
+      ssize_t n = Fill();
       if (n <= 0) return n < 0 ? -1 : 0;
     }
     size_t n = std::min(size, buf_.size() - pos_);
@@ -205,12 +208,19 @@ class ConnectionStream final : public httplib::Stream {
     return at == std::string_view::npos ? at : at + 4;
   }
 
-  // Appends what the socket has (waiting at most `timeout`). >0 bytes read,
-  // 0 closed or timed out, <0 error.
-  ssize_t Fill(time_t timeout_seconds) {
-    if (!TlsPending() &&
-        WaitFor(fd_, POLLIN, static_cast<int>(timeout_seconds * 1000), nullptr) <= 0) {
-      return 0;
+  // Milliseconds left of the request's read time (0 once it is up).
+  int RemainingMs() const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline_ - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<int64_t>(0, left.count()));
+  }
+
+  // Appends what the socket has, waiting at most until the request's
+  // deadline. >0 bytes read, 0 closed or timed out, <0 error.
+  ssize_t Fill() {
+    if (!TlsPending()) {
+      const int wait_ms = RemainingMs();
+      if (wait_ms == 0 || WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
     }
     char chunk[16384];
     if (ssl_) {
@@ -265,6 +275,7 @@ class ConnectionStream final : public httplib::Stream {
   const std::atomic<socket_t>& running_;
   std::string buf_;
   size_t pos_ = 0;
+  std::chrono::steady_clock::time_point deadline_{};  // of the request being read
 };
 
 // Makes httplib answer "Connection: close" and nothing else: it adds a
@@ -295,6 +306,14 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
   set_keep_alive_timeout(limits_.keep_alive_timeout_seconds);
   set_keep_alive_max_count(limits_.keep_alive_max_requests);
   set_payload_max_length(limits_.max_body_bytes);
+  // SO_REUSEADDR only: httplib's default sets SO_REUSEPORT, with which a
+  // second server on the same address (another data directory, a backup
+  // being checked) starts silently and the kernel splits connections
+  // between the two.
+  set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
 
   set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     auto refuse = [&](const Status& s) {

@@ -7,6 +7,10 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -1267,9 +1271,49 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
 Result<LogHead> EventStore::Backup(const std::string& source, const std::string& dest,
                                    const Projector& projector, const Clock& clock) {
   std::error_code ec;
-  if (std::filesystem::exists(dest, ec) && !std::filesystem::is_empty(dest, ec)) {
-    return Status(Code::kInvalidRequest, dest + " exists and is not empty");
+  const std::filesystem::path target = std::filesystem::path(dest).lexically_normal();
+  const bool target_exists = std::filesystem::exists(target, ec);
+  if (target_exists && (!std::filesystem::is_directory(target, ec) ||
+                        !std::filesystem::is_empty(target, ec))) {
+    return Status(Code::kInvalidRequest, dest + " exists and is not an empty directory");
   }
+  // The copy is made beside the target and renamed to it only once it is
+  // complete: an interrupted backup leaves a "<target>.partial-…" directory,
+  // never a target that opens as a shorter log.
+  std::string partial =
+      (target.has_filename() ? target : target.parent_path()).string() + ".partial-XXXXXX";
+  if (::mkdtemp(partial.data()) == nullptr) {
+    return Status(Code::kUnavailable,
+                  "cannot create " + partial + " beside " + dest + ": " + std::strerror(errno));
+  }
+  struct RemoveUnlessKept {
+    std::string path;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      std::error_code ignored;
+      if (!keep) std::filesystem::remove_all(path, ignored);
+    }
+  } cleanup{partial};
+  TL_ASSIGN_OR_RETURN(LogHead head, CopyInto(source, partial, projector, clock));
+  if (target_exists) std::filesystem::remove(target, ec);  // empty: checked above
+  std::filesystem::rename(partial, target, ec);
+  if (ec) {
+    return Status(Code::kUnavailable,
+                  "cannot rename " + partial + " to " + dest + ": " + ec.message());
+  }
+  cleanup.keep = true;
+  // The rename itself made durable.
+  const std::filesystem::path parent =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  if (int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return head;
+}
+
+Result<LogHead> EventStore::CopyInto(const std::string& source, const std::string& dest,
+                                     const Projector& projector, const Clock& clock) {
   TL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> from,
                       Open(source, OpenMode::kSecondary, projector, clock));
   const LogHead head = from->head();

@@ -143,15 +143,20 @@ class EventStore {
   void Close();
 
   // A consistent copy of the store at `source` (live or not) into `dest`
-  // (absent or empty), which `serve --data dest` accepts: the log is copied
-  // from a secondary instance, the projections are rebuilt from it. Returns
-  // the head of the copy.
+  // (absent or an empty directory), which `serve --data dest` accepts: the
+  // log is copied from a secondary instance, the projections are rebuilt
+  // from it. The copy is made in "<dest>.partial-XXXXXX" beside `dest` and
+  // renamed to `dest` once complete, so `dest` never holds part of a copy.
+  // Returns the head of the copy.
   static Result<LogHead> Backup(const std::string& source, const std::string& dest,
                                 const Projector& projector, const Clock& clock);
 
   class Impl;  // the RocksDB handles; opaque outside event_store.cc
 
  private:
+  // Backup()'s copy, into the fresh directory `dest`.
+  static Result<LogHead> CopyInto(const std::string& source, const std::string& dest,
+                                  const Projector& projector, const Clock& clock);
   struct Pending;
   EventStore() = default;
 

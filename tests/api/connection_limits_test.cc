@@ -92,6 +92,64 @@ TEST_CASE("a client that does not finish its request head is cut off by the read
   CHECK(idle.closed);
 }
 
+namespace {
+
+// Connects, sends `head`, then one byte of `trickle` every 300 ms (each
+// wait also watching for the server's close). Returns how many of those
+// bytes went out before the server closed the connection, or -1 when it
+// never did.
+int TrickleUntilClosed(int port, const std::string& head, const std::string& trickle) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+  int sent = 0;
+  for (char c : trickle) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 300) > 0) {
+      char buf[4096];
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;  // closed (or reset)
+      continue;  // an answer: the close follows
+    }
+    if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1) break;
+    ++sent;
+  }
+  const bool closed = sent < static_cast<int>(trickle.size());
+  ::close(fd);
+  return closed ? sent : -1;
+}
+
+}  // namespace
+
+TEST_CASE("a client that trickles its request is cut off by the read timeout all the same") {
+  api::HttpLimits limits;
+  limits.read_timeout_seconds = 1;
+  Harness h(limits);
+  // A byte every 300 ms never leaves the connection idle for the 1 s
+  // timeout; the request as a whole still has 1 s. 40 bytes are 12 s: a
+  // wide margin for loaded machines.
+  const std::string forty(40, 'x');
+  int head_bytes = TrickleUntilClosed(h.port, "GET /healthz HTTP/1.1\r\nX-Slow: ", forty);
+  INFO("head bytes sent before the close: " << head_bytes);
+  CHECK(head_bytes >= 0);
+  int body_bytes = TrickleUntilClosed(
+      h.port, "POST /v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              "Content-Length: 1000\r\n\r\n",
+      forty);
+  INFO("body bytes sent before the close: " << body_bytes);
+  CHECK(body_bytes >= 0);
+  // The second request on a keep-alive connection gets its own second.
+  int second = TrickleUntilClosed(
+      h.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nX-Slow: ", forty);
+  INFO("second request's bytes sent before the close: " << second);
+  CHECK(second >= 0);
+}
+
 TEST_CASE("JSON nested deeper than the limit is refused before any field is read") {
   TestServer s;
   const std::string jwt = s.Jwt("alice@acme.example");

@@ -342,6 +342,24 @@ TEST_CASE("serve binary: without --dev and without a JWT key start-up stops with
   CHECK(!std::filesystem::exists(std::filesystem::path(data.path()) / "dev-jwt.secret"));
 }
 
+TEST_CASE("serve binary: a second server on an address in use stops with a message",
+          "[serve][binary]") {
+  // Another data directory (a backup being checked) on the same address
+  // must not share it: the kernel would split connections between the two.
+  TempDir first_data, second_data;
+  Child first({"serve", "--dev", "--data", first_data.path(), "--listen", "127.0.0.1:0"});
+  const int port = ListeningPort(first);
+  Child second({"serve", "--dev", "--data", second_data.path(), "--listen",
+                "127.0.0.1:" + std::to_string(port)});
+  std::string out = second.ReadAll();
+  int status = second.Wait();
+  std::string err = second.Stderr();
+  INFO("stdout: " << out << "\nstderr: " << err);
+  CHECK(!ExitedZero(status));
+  CHECK(out.find("listening") == std::string::npos);
+  CHECK(err.find("cannot listen on 127.0.0.1:" + std::to_string(port)) != std::string::npos);
+}
+
 TEST_CASE("serve binary: TOKENLOG_LISTEN and TOKENLOG_DATA are honoured and SIGINT stops it "
           "cleanly",
           "[serve][binary]") {

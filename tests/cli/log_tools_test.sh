@@ -208,6 +208,26 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -u "alice@acme.example:$VALUE2" "h
 stop_server "$BACKUP_PID"
 pass "a backup under load serves with every acknowledged revocation"
 
+# A backup killed at any moment leaves its target absent or complete: never
+# a shorter log that opens (the copy is renamed into place once done).
+"$TOKENLOG" events --data "$DATA" --json >"$WORK/events-now.jsonl"
+AT_LEAST=$(wc -l <"$WORK/events-now.jsonl")
+for delay in 0.01 0.03 0.06 0.1 0.2 0.4; do
+  target="$WORK/killed-$delay"
+  "$TOKENLOG" backup --data "$DATA" --to "$target" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ -e "$target" ]; then
+    "$TOKENLOG" verify --data "$target" >/dev/null 2>&1 || fail "a killed backup left a target that does not verify"
+    "$TOKENLOG" events --data "$target" --json >"$WORK/killed.jsonl"
+    [ "$(wc -l <"$WORK/killed.jsonl")" -ge "$AT_LEAST" ] || fail "a killed backup left a shorter log under its name"
+  fi
+done
+rm -rf "$WORK"/killed-*
+pass "a backup killed at any moment leaves its target absent or complete"
+
 # rebuild (server stopped) leaves the state identical.
 stop_server "$PRIMARY_PID"
 "$TOKENLOG" events --data "$DATA" --json >"$WORK/events-before.jsonl"

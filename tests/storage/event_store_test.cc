@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/commands.h"
@@ -400,6 +402,43 @@ TEST_CASE("a rebuild into empty projections (a backup's copy) writes compressed 
   INFO("tables by compression: " << seen);
   CHECK(tables > 0);
   CHECK(compression.count("NoCompression") == 0);
+}
+
+TEST_CASE("a backup appears under its name only once complete; a target in use is refused") {
+  Fixture f;
+  for (int i = 0; i < 50; ++i) REQUIRE(f.Mint("acme", "u" + std::to_string(i % 20) + "@x", "t").ok());
+  const storage::LogHead head = f.store->head();
+  testing::TempDir root;
+  auto entries = [&] {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(root.path())) {
+      names.insert(e.path().filename().string());
+    }
+    return names;
+  };
+  // Absent: made, and nothing else is left beside it.
+  auto made = EventStore::Backup(f.dir.path(), root.path() + "/a", f.projector, f.clock);
+  REQUIRE(made.ok());
+  CHECK(*made == head);
+  CHECK(entries() == std::set<std::string>{"a"});
+  // An empty directory: filled (a trailing slash names it too).
+  std::filesystem::create_directory(root.path() + "/b");
+  REQUIRE(EventStore::Backup(f.dir.path(), root.path() + "/b/", f.projector, f.clock).ok());
+  CHECK(entries() == std::set<std::string>{"a", "b"});
+  // Not empty, or not a directory: refused, and nothing is left behind.
+  auto into_a = EventStore::Backup(f.dir.path(), root.path() + "/a", f.projector, f.clock);
+  CHECK(into_a.status().code() == Code::kInvalidRequest);
+  { std::ofstream(root.path() + "/file") << "x"; }
+  auto into_file = EventStore::Backup(f.dir.path(), root.path() + "/file", f.projector, f.clock);
+  CHECK(into_file.status().code() == Code::kInvalidRequest);
+  CHECK(entries() == std::set<std::string>{"a", "b", "file"});
+  // Each copy opens at the source's head.
+  for (const char* name : {"a", "b"}) {
+    TokenProjector projector;
+    auto copy = EventStore::Open(root.path() + "/" + name, OpenMode::kReadOnly, projector, f.clock);
+    REQUIRE(copy.ok());
+    CHECK((*copy)->head() == head);
+  }
 }
 
 namespace {
