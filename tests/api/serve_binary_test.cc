@@ -378,3 +378,14 @@ TEST_CASE("serve binary: TOKENLOG_LISTEN and TOKENLOG_DATA are honoured and SIGI
   INFO("stderr: " << server.Stderr());
   CHECK(ExitedZero(status));
 }
+
+TEST_CASE("serve binary: SIGHUP stops it as cleanly as SIGTERM", "[serve][binary]") {
+  TempDir data;
+  Child server({"serve", "--dev", "--data", data.path(), "--listen", "127.0.0.1:0"});
+  int port = ListeningPort(server);
+  CHECK(Request(port, "GET", "/healthz", {}).status == 200);
+  server.Signal(SIGHUP);
+  int status = server.Wait();
+  INFO("stderr: " << server.Stderr());
+  CHECK(ExitedZero(status));
+}
