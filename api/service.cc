@@ -363,7 +363,7 @@ Reply Service::Healthz(const httplib::Request&, const Call&) {
   return Reply::Json(200, JcsObject().Str("status", "ok"));
 }
 
-bool Service::Ready() const { return store_.writable(); }
+bool Service::Ready() const { return store_.writable() || store_.TryRecover(); }
 
 Reply Service::Readyz(const httplib::Request&, const Call&) {
   if (!Ready()) {

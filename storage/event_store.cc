@@ -961,6 +961,21 @@ bool EventStore::BackgroundWorkPending() const {
   return false;
 }
 
+bool EventStore::TryRecover() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (impl_->read_only || stopping_) return false;
+    if (writable_) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_recovery_ < std::chrono::seconds(1)) return false;
+    last_recovery_ = now;
+  }
+  if (!impl_->db->Resume().ok()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  writable_ = true;
+  return !stopping_;
+}
+
 bool EventStore::writable() const {
   std::lock_guard<std::mutex> lock(mu_);
   return writable_ && !impl_->read_only && !stopping_;
@@ -1044,9 +1059,11 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
       std::lock_guard<std::mutex> lock(mu_);
       failed_before = !writable_;
     }
-    if (failed_before) {
-      auto resumed = impl_->db->Resume();
-      if (!resumed.ok()) write = FromRocks(resumed, "the event log cannot be written yet");
+    // Callers get a plain reason; RocksDB's own text (file names, paths)
+    // goes to the server's log, once per failure.
+    if (failed_before && !impl_->db->Resume().ok()) {
+      write = Status(Code::kUnavailable,
+                     "the event log cannot be written yet (storage is recovering); retry later");
     }
     if (write.ok()) {
       batch.Put(impl_->meta, kHeadKey, EncodeHead(head));
@@ -1054,7 +1071,13 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
       rocksdb::WriteOptions options;
       options.sync = true;
       auto s = impl_->db->Write(options, batch.GetWriteBatch());
-      if (!s.ok()) write = FromRocks(s, "the event log could not be written");
+      if (!s.ok()) {
+        std::fprintf(stderr, "tokenlog: the event log could not be written: %s\n",
+                     s.ToString().c_str());
+        write = Status(Code::kUnavailable,
+                       "the event log could not be written (disk full or an I/O error); retry "
+                       "later");
+      }
     }
   }
   {

@@ -17,6 +17,7 @@
 // thread. Rebuild() must not run concurrently with Execute().
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -115,6 +116,9 @@ class EventStore {
   // True while the last write succeeded (or none failed since the last
   // success).
   bool writable() const;
+  // After a failed write: asks RocksDB to recover (at most once a second)
+  // and answers writable(). Lets readiness come back without a write.
+  bool TryRecover();
 
   // The event `seq`, nullopt when the log has no such seq; kCorruption when
   // it does not decode.
@@ -174,6 +178,7 @@ class EventStore {
   std::deque<std::unique_ptr<Pending>> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                       // GUARDED_BY(mu_)
   LogHead head_;                                // GUARDED_BY(mu_); written by the writer only
+  std::chrono::steady_clock::time_point last_recovery_{};  // GUARDED_BY(mu_)
   bool writable_ = true;                        // GUARDED_BY(mu_)
   CommitListener listener_;                     // set before the first Execute
   std::thread writer_;
