@@ -1,9 +1,14 @@
 // tokenlog: the service and its tools in one binary.
+#include <sys/stat.h>
+
 #include <iostream>
 
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
+  // Data directories, backups and their files are the owner's alone: the
+  // log holds usernames, client addresses and the cursor key.
+  ::umask(077);
   CLI::App app{"tokenlog: personal access tokens on an event-sourced, hash-chained log"};
   app.require_subcommand(0, 1);
   std::function<int()> run;

@@ -379,6 +379,29 @@ TEST_CASE("serve binary: TOKENLOG_LISTEN and TOKENLOG_DATA are honoured and SIGI
   CHECK(ExitedZero(status));
 }
 
+TEST_CASE("serve binary: the data directory it creates and the files in it are the owner's alone",
+          "[serve][binary]") {
+  TempDir root;
+  const std::filesystem::path data = std::filesystem::path(root.path()) / "fresh";
+  {
+    Child server({"serve", "--dev", "--data", data.string(), "--listen", "127.0.0.1:0"});
+    ListeningPort(server);
+    server.Signal(SIGTERM);
+    CHECK(ExitedZero(server.Wait()));
+  }
+  struct stat st{};
+  REQUIRE(::stat(data.c_str(), &st) == 0);
+  CHECK((st.st_mode & 077) == 0);
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(data)) {
+    INFO(entry.path());
+    REQUIRE(::stat(entry.path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 077) == 0);
+    ++files;
+  }
+  CHECK(files > 3);
+}
+
 TEST_CASE("serve binary: SIGHUP stops it as cleanly as SIGTERM", "[serve][binary]") {
   TempDir data;
   Child server({"serve", "--dev", "--data", data.path(), "--listen", "127.0.0.1:0"});
