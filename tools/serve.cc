@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -225,8 +227,16 @@ int RunServe(const ServeFlags& f) {
   // SIGTERM: pending usage is flushed, not lost.
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::atomic<bool> serve_returned{false};
   signals.async_wait([&](const boost::system::error_code& err, int) {
-    if (!err) server.stop();
+    if (err) return;
+    // A signal just after "listening on" may come before Serve() runs, when
+    // httplib's stop() does nothing and the server would then run on: wait
+    // until it runs (or has already returned).
+    while (!server.is_running() && !serve_returned.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    server.stop();
   });
   boost::asio::steady_timer timer(io);
   std::function<void()> schedule = [&] {
@@ -262,6 +272,7 @@ int RunServe(const ServeFlags& f) {
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::cout << "listening on " << (server.tls() ? "https" : "http") << "://" << shown_host << ":" << bound << std::endl;
   bool served = server.Serve();
+  serve_returned = true;
   io.stop();
   io_thread.join();
   if (auto s = service.FlushUsage(true); !s.ok()) {

@@ -99,13 +99,7 @@ namespace {
 // bytes went out before the server closed the connection, or -1 when it
 // never did.
 int TrickleUntilClosed(int port, const std::string& head, const std::string& trickle) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  int fd = ConnectLoopback(port);
   REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
   int sent = 0;
   for (char c : trickle) {

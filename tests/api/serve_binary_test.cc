@@ -402,6 +402,19 @@ TEST_CASE("serve binary: the data directory it creates and the files in it are t
   CHECK(files > 3);
 }
 
+TEST_CASE("serve binary: a SIGTERM just after \"listening on\" stops it", "[serve][binary]") {
+  // The line is printed just before the accept loop starts; a signal in
+  // between used to be lost (httplib's stop() does nothing before it runs).
+  TempDir data;
+  for (int i = 0; i < 5; ++i) {
+    Child server({"serve", "--dev", "--data", data.path(), "--listen", "127.0.0.1:0"});
+    ListeningPort(server);
+    server.Signal(SIGTERM);
+    INFO("start " << i << ", stderr: " << server.Stderr());
+    CHECK(ExitedZero(server.Wait()));
+  }
+}
+
 TEST_CASE("serve binary: SIGHUP stops it as cleanly as SIGTERM", "[serve][binary]") {
   TempDir data;
   Child server({"serve", "--dev", "--data", data.path(), "--listen", "127.0.0.1:0"});

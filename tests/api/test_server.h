@@ -366,7 +366,8 @@ struct RawResult {
 
 // Connects to 127.0.0.1:port, sends `bytes` in one write, then reads until
 // the peer closes or nothing arrives for `idle_timeout_ms`.
-inline RawResult RawExchange(int port, const std::string& bytes, int idle_timeout_ms = 5000) {
+// A TCP connection to 127.0.0.1:port (the caller closes it).
+inline int ConnectLoopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
   sockaddr_in addr{};
@@ -374,6 +375,11 @@ inline RawResult RawExchange(int port, const std::string& bytes, int idle_timeou
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
+inline RawResult RawExchange(int port, const std::string& bytes, int idle_timeout_ms = 5000) {
+  int fd = ConnectLoopback(port);
   size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
