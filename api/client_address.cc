@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "api/text.h"
+
 namespace tokenlog::api {
 
 namespace {
@@ -43,12 +45,6 @@ bool Contains(const Cidr& net, const Cidr& addr) {
   if (rest == 0) return true;
   uint8_t mask = static_cast<uint8_t>(0xFF << (8 - rest));
   return (net.bytes[full] & mask) == (addr.bytes[full] & mask);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -101,7 +97,7 @@ std::string ClientAddressResolver::Resolve(std::string_view peer,
     while (i <= h.size()) {
       size_t j = h.find(',', i);
       if (j == std::string_view::npos) j = h.size();
-      hops.push_back(Trim(h.substr(i, j - i)));
+      hops.push_back(TrimBlanks(h.substr(i, j - i)));
       i = j + 1;
     }
   }

@@ -13,10 +13,12 @@
 #include <sys/time.h>
 
 #include <array>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
+
+#include "api/text.h"
 
 namespace tokenlog::api {
 
@@ -42,16 +44,6 @@ int WaitFor(int fd, short events, int timeout_ms, const std::atomic<socket_t>* r
     if (waited >= timeout_ms) return 0;
     if (running_sock && *running_sock == INVALID_SOCKET) return 0;
   }
-}
-
-std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  return s;
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // application/json, in any case; a charset parameter, if any, must say UTF-8

@@ -5,6 +5,7 @@
 #include "api/basic_auth.h"
 #include "projections/audit.h"
 #include "api/json_body.h"
+#include "api/text.h"
 #include "api/views.h"
 #include "api/web_ui.h"
 #include "core/event_json.h"
@@ -37,22 +38,17 @@ struct CheckHeaders {
   std::optional<std::string_view> user_agent;
 };
 
-bool HeaderNameIs(std::string_view name, std::string_view expected) {
-  return name.size() == expected.size() &&
-         strncasecmp(name.data(), expected.data(), expected.size()) == 0;
-}
-
 CheckHeaders FindCheckHeaders(const httplib::Headers& headers) {
   CheckHeaders found;
   auto take = [](std::optional<std::string_view>& slot, const std::string& value) {
     if (!slot) slot = value;
   };
   for (const auto& [name, value] : headers) {
-    if (HeaderNameIs(name, "authorization")) {
+    if (EqualsIgnoringCase(name, "authorization")) {
       take(found.authorization, value);
-    } else if (HeaderNameIs(name, "user-agent")) {
+    } else if (EqualsIgnoringCase(name, "user-agent")) {
       take(found.user_agent, value);
-    } else if (HeaderNameIs(name, "x-auth-require-tenant")) {
+    } else if (EqualsIgnoringCase(name, "x-auth-require-tenant")) {
       if (found.require_tenant && *found.require_tenant != value) {
         found.require_tenant_conflict = true;
       }

@@ -110,6 +110,11 @@ std::optional<int64_t> TimeFlag(const std::string& text, const std::string& name
   return t;
 }
 
+// What is wrong with a --token flag that is not a token id, or "".
+std::string TokenFlagError(const std::string& token) {
+  return IsValidTokenId(token) ? "" : "--token: not a token id (tok_ and 16 letters or digits)";
+}
+
 // --tenant, --user and --token as the API reads them: a tenant id, a
 // username (compared lower-cased, like everywhere else), a token id. Empty
 // means not given. Returns what is wrong, or "".
@@ -122,10 +127,7 @@ std::string NormalizeSubject(std::string& tenant, std::string& user, const std::
     if (!normalized.ok()) return "--user: " + normalized.status().detail();
     user = std::move(normalized).value();
   }
-  if (!token.empty() && !IsValidTokenId(token)) {
-    return "--token: not a token id (tok_ and 16 letters or digits)";
-  }
-  return "";
+  return token.empty() ? "" : TokenFlagError(token);
 }
 
 // ---- events ----
@@ -253,8 +255,8 @@ int RunTimeline(const TimelineFlags& f) {
   if (given != 1) {
     return Fail("timeline", "give exactly one of --token, --token-value, --token-sha256");
   }
-  if (!f.token.empty() && !IsValidTokenId(f.token)) {
-    return Fail("timeline", "--token: not a token id (tok_ and 16 letters or digits)");
+  if (!f.token.empty()) {
+    if (auto error = TokenFlagError(f.token); !error.empty()) return Fail("timeline", error);
   }
   SystemClock clock;
   TokenProjector projector;
