@@ -135,10 +135,6 @@ class EventStore::Impl {
   ~Impl() {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
-    if (!secondary_dir.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(secondary_dir, ec);
-    }
   }
   rocksdb::ColumnFamilyHandle* projection(Keyspace ks) const {
     return projections[static_cast<size_t>(ks)];
@@ -151,7 +147,6 @@ class EventStore::Impl {
   std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> projections{};
   std::array<rocksdb::ColumnFamilyOptions, kKeyspaceCount> projection_options;
   bool read_only = false;
-  std::string secondary_dir;  // the secondary instance's own files, removed at close
 };
 
 namespace {
@@ -850,10 +845,16 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
     if (::mkdtemp(tmpl.data()) == nullptr) {
       return Status(Code::kUnavailable, "cannot create a directory for the secondary instance");
     }
-    impl->secondary_dir = tmpl;
+    // RocksDB puts only its info log there, and that goes to stderr
+    // (info_log above): the instance needs the name, not the directory. It
+    // is removed before the open, so that a tool killed or cut off by a
+    // closed pipe (`events | head`) leaves nothing in /tmp; removing it at
+    // close left one per killed tool.
+    std::error_code ec;
+    std::filesystem::remove(tmpl, ec);
     db_options.max_open_files = -1;  // required by secondary instances
-    s = rocksdb::DB::OpenAsSecondary(db_options, path, impl->secondary_dir, descriptors,
-                                     &impl->handles, &impl->db);
+    s = rocksdb::DB::OpenAsSecondary(db_options, path, tmpl, descriptors, &impl->handles,
+                                     &impl->db);
     if (s.ok()) s = impl->db->TryCatchUpWithPrimary();
   } else if (impl->read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &impl->db);

@@ -212,9 +212,10 @@ pass "a backup under load serves with every acknowledged revocation"
 # a shorter log that opens (the copy is renamed into place once done).
 "$TOKENLOG" events --data "$DATA" --json >"$WORK/events-now.jsonl"
 AT_LEAST=$(wc -l <"$WORK/events-now.jsonl")
+mkdir "$WORK/tmp"
 for delay in 0.01 0.03 0.06 0.1 0.2 0.4; do
   target="$WORK/killed-$delay"
-  "$TOKENLOG" backup --data "$DATA" --to "$target" >/dev/null 2>&1 &
+  TMPDIR="$WORK/tmp" "$TOKENLOG" backup --data "$DATA" --to "$target" >/dev/null 2>&1 &
   pid=$!
   sleep "$delay"
   kill -9 "$pid" 2>/dev/null || true
@@ -227,6 +228,17 @@ for delay in 0.01 0.03 0.06 0.1 0.2 0.4; do
 done
 rm -rf "$WORK"/killed-*
 pass "a backup killed at any moment leaves its target absent or complete"
+
+# A tool killed, or cut off by a closed pipe, leaves nothing in TMPDIR (the
+# secondary instance's directory is removed as soon as it is open; the
+# killed backups above used the same TMPDIR).
+for i in 1 2 3; do
+  TMPDIR="$WORK/tmp" "$TOKENLOG" events --data "$DATA" --json | head -c 1 >/dev/null || true
+  TMPDIR="$WORK/tmp" "$TOKENLOG" timeline --data "$DATA" --token "$ID1" | head -c 1 >/dev/null || true
+done
+left=$(find "$WORK/tmp" -mindepth 1 | head -5)
+[ -z "$left" ] || fail "tools left temporary files behind: $left"
+pass "killed or cut-off tools leave nothing in TMPDIR"
 
 # rebuild (server stopped) leaves the state identical.
 stop_server "$PRIMARY_PID"
