@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: deps deps-build build compile run test fuzz bench clean format
+.PHONY: deps deps-build build compile run test fuzz sanitize bench clean format
 
 deps-build:
 	@./scripts/install-deps.sh build
@@ -47,8 +47,14 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@./fuzz/run.sh $(FUZZ_SECONDS)
 
+# Every ctest entry built with a sanitizer, the processes the tests start included
+# (scripts/sanitize.sh): SAN=thread (ThreadSanitizer, in CI) or SAN=address (ASan + UBSan).
+SAN ?= thread
+sanitize: deps
+	@./scripts/sanitize.sh $(SAN) $(JOBS)
+
 format:
 	@clang-format -i $$(git ls-files '*.h' '*.cc')
 
 clean:
-	@rm -rf $(BUILD_DIR) build-fuzz
+	@rm -rf $(BUILD_DIR) build-fuzz build-tsan build-asan
