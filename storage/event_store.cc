@@ -795,6 +795,11 @@ struct EventStore::Pending {
   std::promise<Result<std::vector<Event>>> done;
 };
 
+bool EventStore::HoldsStore(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
+}
+
 Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, OpenMode mode,
                                                      const Projector& projector,
                                                      const Clock& clock) {

@@ -84,6 +84,9 @@ class EventStore {
   using DecideFn = std::function<Result<std::vector<Event>>(const KeyspaceReader& state,
                                                             int64_t now)>;
 
+  // Whether `path` holds a store (RocksDB's CURRENT file), readable or not.
+  static bool HoldsStore(const std::string& path);
+
   // Opens (read-write: creating) the store at `path`. `projector` and `clock`
   // must outlive the store. When the projections are not current with the
   // log (first open after an upgrade, or a foreign change) they are rebuilt

@@ -404,6 +404,11 @@ struct RebuildFlags {
 };
 
 int RunRebuild(const RebuildFlags& f) {
+  // Opening read-write creates a store where there is none: a mistyped
+  // --data would get an empty one and a report of 0 events rebuilt.
+  if (!EventStore::HoldsStore(f.data)) {
+    return Fail("rebuild", "no tokenlog store in " + f.data + " (no CURRENT file)");
+  }
   SystemClock clock;
   TokenProjector projector;
   auto store = EventStore::Open(f.data, OpenMode::kReadWrite, projector, clock);

@@ -70,6 +70,27 @@ std::string StripTrailingWhitespace(std::string s) {
   return s;
 }
 
+// A store is created only in a directory that is new, empty, or holds
+// nothing but the development key and a volume's lost+found. A mistyped
+// --data naming a directory of other files (a home directory; a store whose
+// CURRENT file was lost) would otherwise get a new, empty store among them,
+// which answers every check with 401 and buries the old data.
+Status CheckNewStoreDirectory(const std::string& dir) {
+  if (storage::EventStore::HoldsStore(dir)) return Status();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == kDevSecretFile || name == "lost+found") continue;
+    return Status(Code::kInvalidRequest,
+                  "the data directory " + dir + " holds no tokenlog store (no CURRENT file) and "
+                  "is not empty (" + name + "): refusing to create a store among other files; "
+                  "pass a new or empty directory, or the directory of an existing store");
+  }
+  if (ec) return Status(Code::kUnavailable, "cannot read the data directory " + dir + ": " +
+                                                ec.message());
+  return Status();
+}
+
 // DIR/dev-jwt.secret, created (mode 0600, 32 random bytes as hex) when missing.
 Result<std::string> DevSecret(const std::string& dir) {
   std::string path = (std::filesystem::path(dir) / kDevSecretFile).string();
@@ -150,6 +171,7 @@ int RunServe(const ServeFlags& f) {
   std::error_code ec;
   std::filesystem::create_directories(f.data, ec);
   if (ec) return Fail("cannot create the data directory " + f.data + ": " + ec.message());
+  if (auto s = CheckNewStoreDirectory(f.data); !s.ok()) return Fail(s.detail());
 
   api::JwtConfig jwt_config;
   if (!f.hs256_secret_file.empty()) {

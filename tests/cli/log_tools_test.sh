@@ -252,6 +252,29 @@ cmp -s "$WORK/events-before.jsonl" "$WORK/events-after.jsonl" || fail "rebuild c
 cmp -s "$WORK/state-before.jsonl" "$WORK/state-after.jsonl" || fail "rebuild changed the state"
 pass "rebuild leaves the state identical"
 
+# A mistyped --data: serve creates a store only in a new or empty directory
+# (or one holding just the dev key and lost+found), rebuild only where a
+# store is; neither writes anything where it refuses.
+mkdir -p "$WORK/home/lost+found"
+echo notes >"$WORK/home/notes.txt"
+rc=0
+timeout 20 "$TOKENLOG" serve --dev --data "$WORK/home" --listen 127.0.0.1:0 >/dev/null 2>"$WORK/home.err" || rc=$?
+[ "$rc" -eq 2 ] || fail "serve on a directory of other files exited $rc, want 2"
+grep -q 'holds no tokenlog store (no CURRENT file) and is not empty (notes.txt)' "$WORK/home.err" ||
+  { cat "$WORK/home.err"; fail "serve did not say why it refused the directory"; }
+[ "$(ls -A "$WORK/home" | sort | tr '\n' ' ')" = "lost+found notes.txt " ] ||
+  fail "serve wrote into a directory it refused: $(ls -A "$WORK/home")"
+rm "$WORK/home/notes.txt"
+start_server "$WORK/home" volume
+curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || fail "serve on a volume root with lost+found"
+stop_server "$SERVER_PID"
+rc=0
+"$TOKENLOG" rebuild --data "$WORK/absent" >/dev/null 2>"$WORK/absent.err" || rc=$?
+[ "$rc" -eq 2 ] || fail "rebuild of a missing directory exited $rc, want 2"
+grep -q 'no tokenlog store in' "$WORK/absent.err" || { cat "$WORK/absent.err"; fail "rebuild: no reason"; }
+[ ! -e "$WORK/absent" ] || fail "rebuild created a store where there was none"
+pass "a mistyped --data: serve and rebuild refuse, writing nothing"
+
 # One byte of a stored event changed: verify fails and names its seq.
 HEX=$(ldb --db="$DATA" --column_family=events --hex get 0x0000000000000001)
 LABEL_HEX=$(printf 'laptop' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
