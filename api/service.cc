@@ -810,7 +810,9 @@ Reply Service::ActivityPage(const httplib::Request& req, const Call& call, bool 
   }
   for (auto [name, target] : {std::pair{"since", &q.since}, std::pair{"until", &q.until}}) {
     if (auto raw = QueryParam(req, name)) {
-      auto t = ParseTime(*raw);
+      // since is inclusive, until exclusive: both round a time past the
+      // millisecond up (core/time_format.h).
+      auto t = ParseTime(*raw, SubMillisecond::kCeil);
       if (!t) {
         return Reply::Problem(Status(Code::kInvalidRequest,
                                      std::string(name) + " must be an RFC 3339 time"));

@@ -91,7 +91,7 @@ std::string FormatTime(int64_t millis_since_epoch) {
   return buf;
 }
 
-std::optional<int64_t> ParseTime(std::string_view s) {
+std::optional<int64_t> ParseTime(std::string_view s, SubMillisecond rounding) {
   size_t pos = 0;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ReadDigits(s, &pos, 4, &year) || !ReadChar(s, &pos, '-') ||
@@ -110,11 +110,16 @@ std::optional<int64_t> ParseTime(std::string_view s) {
   if (hour > 23 || minute > 59 || second > 59) return std::nullopt;
 
   int millis = 0;
+  bool past_millis = false;  // a non-zero digit after the third
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
     size_t digits = 0;
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
+      if (digits < 3) {
+        millis = millis * 10 + (s[pos] - '0');
+      } else if (s[pos] != '0') {
+        past_millis = true;
+      }
       ++digits;
       ++pos;
     }
@@ -144,7 +149,8 @@ std::optional<int64_t> ParseTime(std::string_view s) {
   const int64_t days =
       DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t local_seconds = days * 86400 + hour * 3600 + minute * 60 + second;
-  return (local_seconds - offset_minutes * 60) * kMillisPerSecond + millis;
+  const int up = rounding == SubMillisecond::kCeil && past_millis ? 1 : 0;
+  return (local_seconds - offset_minutes * 60) * kMillisPerSecond + millis + up;
 }
 
 std::optional<int64_t> ParseDurationMillis(std::string_view text) {

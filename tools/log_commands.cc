@@ -102,10 +102,12 @@ class EventPrinter {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// --since (inclusive) or --until (exclusive), as the activity API reads them:
+// a time past the millisecond rounds up (core/time_format.h).
 std::optional<int64_t> TimeFlag(const std::string& text, const std::string& name,
                                 std::string* error) {
   if (text.empty()) return std::nullopt;
-  auto t = ParseTime(text);
+  auto t = ParseTime(text, SubMillisecond::kCeil);
   if (!t) *error = name + ": not an RFC 3339 time";
   return t;
 }

@@ -113,6 +113,11 @@ TEST_CASE("activity pages walk a user's events newest first, each exactly once, 
   for (const auto& e : early) CHECK(Str(e, "time") < t20);
   auto late = Walk(s, "/v1/activity?since=" + t20, alice, 7);
   CHECK(late.size() == 220);
+  // A bound past the millisecond: the mint at exactly t20 is before
+  // t20 + 0.1 µs, so until takes it and since does not.
+  std::string t20_and_a_bit = t20.substr(0, t20.size() - 1) + "0001Z";
+  CHECK(Walk(s, "/v1/activity?since=" + t0 + "&until=" + t20_and_a_bit, alice, 7).size() == 21);
+  CHECK(Walk(s, "/v1/activity?since=" + t20_and_a_bit, alice, 7).size() == 219);
   // Combined: the admin's revocations of alice's tokens in the tenant view.
   auto by_admin = Walk(s, "/v1/admin/activity?type=token.revoked&user=root@acme.example",
                        admin, 7);

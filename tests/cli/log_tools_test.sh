@@ -111,6 +111,17 @@ for i, line in enumerate(lines, start=1):
 PY
 pass "events --json: gap-free seq from 1, chained, each hash recomputable"
 
+# --since (inclusive) and --until (exclusive) with a time past the
+# millisecond: the first event is before T1 + 0.1 µs.
+T1=$(head -1 "$WORK/events.jsonl" | json 'd["time"]')
+T1_AND_A_BIT=${T1%Z}0001Z
+"$TOKENLOG" events --data "$DATA" --json --until "$T1_AND_A_BIT" | head -1 | json 'd["seq"]' >"$WORK/until.txt"
+[ "$(cat "$WORK/until.txt")" = 1 ] || fail "events --until $T1_AND_A_BIT left out the event at $T1"
+"$TOKENLOG" events --data "$DATA" --json --since "$T1_AND_A_BIT" >"$WORK/since.jsonl"
+python3 -c 'import json,sys; s=[json.loads(l)["seq"] for l in open(sys.argv[1])]; sys.exit(0 if s and 1 not in s else 1)' \
+  "$WORK/since.jsonl" || fail "events --since $T1_AND_A_BIT took the event at $T1 (or nothing)"
+pass "events --since/--until past the millisecond"
+
 # as-of just before and at the revocation (times from the log itself).
 REVOKED_AT=$(python3 - "$WORK/events.jsonl" <<'PY'
 import json, sys

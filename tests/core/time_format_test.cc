@@ -68,6 +68,25 @@ TEST_CASE("ParseTime truncates the fraction to milliseconds", "[time_format]") {
   CHECK(ParseTime("2026-11-29T04:00:00.000000001Z") == std::optional<int64_t>(base));
 }
 
+TEST_CASE("ParseTime rounds a fraction past the millisecond up when asked", "[time_format]") {
+  const int64_t base = 1795924800000;
+  auto ceil = [](std::string_view t) { return ParseTime(t, SubMillisecond::kCeil); };
+  CHECK(ceil("2026-11-29T04:00:00.1239Z") == std::optional<int64_t>(base + 124));
+  CHECK(ceil("2026-11-29T04:00:00.000000001Z") == std::optional<int64_t>(base + 1));
+  CHECK(ceil("2026-11-29T04:00:00.999999999Z") == std::optional<int64_t>(base + 1000));
+  CHECK(ceil("2026-11-29T04:00:59.9991+01:00") ==
+        std::optional<int64_t>(base - 3600000 + 59000 + 1000));
+  // Nothing past the millisecond, or only zeros: nothing to round.
+  CHECK(ceil("2026-11-29T04:00:00.123Z") == std::optional<int64_t>(base + 123));
+  CHECK(ceil("2026-11-29T04:00:00.123000000Z") == std::optional<int64_t>(base + 123));
+  CHECK(ceil("2026-11-29T04:00:00.1Z") == std::optional<int64_t>(base + 100));
+  CHECK(ceil("2026-11-29T04:00:00Z") == std::optional<int64_t>(base));
+  // Before the epoch the fraction still counts forward from the second.
+  CHECK(ceil("1969-12-31T23:59:59.0001Z") == std::optional<int64_t>(-1000 + 1));
+  CHECK(ParseTime("1969-12-31T23:59:59.0001Z") == std::optional<int64_t>(-1000));
+  CHECK(!ceil("2026-11-29T04:00:00.1234567890Z"));
+}
+
 TEST_CASE("ParseTime validates calendar days", "[time_format]") {
   CHECK(ParseTime("2024-02-29T00:00:00Z").has_value());
   CHECK(ParseTime("2000-02-29T00:00:00Z").has_value());
