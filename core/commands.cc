@@ -48,11 +48,16 @@ struct NewToken {
 };
 
 // A token.minted event for a fresh value; the label is already valid.
-Result<NewToken> MintEvent(const StateReader& state, const CommandContext& ctx,
-                           std::string_view user, std::string label,
-                           const ExpiryRequest& expiry, std::optional<std::string> rotated_from) {
+// The expiry a new token of the tenant gets for `expiry`, or invalid_expiry.
+Result<std::optional<int64_t>> NewTokenExpiry(const StateReader& state, const CommandContext& ctx,
+                                              const ExpiryRequest& expiry) {
   TL_ASSIGN_OR_RETURN(Policy policy, state.PolicyOf(ctx.tenant));
-  TL_ASSIGN_OR_RETURN(std::optional<int64_t> expires_at, ResolveExpiry(expiry, policy, ctx.now));
+  return ResolveExpiry(expiry, policy, ctx.now);
+}
+
+Result<NewToken> MintEvent(const CommandContext& ctx, std::string_view user, std::string label,
+                           std::optional<int64_t> expires_at,
+                           std::optional<std::string> rotated_from) {
   TL_ASSIGN_OR_RETURN(std::string value, GenerateTokenValue(*ctx.random));
   TL_ASSIGN_OR_RETURN(std::string id, NewTokenId(*ctx.random));
   TokenMinted data;
@@ -76,8 +81,11 @@ Event RevokeEvent(const CommandContext& ctx, const TokenRecord& token, RevokeRea
 Result<Decision> DecideMint(const StateReader& state, const CommandContext& ctx,
                             std::string_view user, std::string_view raw_label,
                             const ExpiryRequest& expiry) {
+  // The request itself first (400), then the state it meets (403, 409): an
+  // expiry no policy allows is not "revoke one first".
   TL_ASSIGN_OR_RETURN(std::string label,
                       ValidateLabel(raw_label, kLabelMaxCodePoints, Code::kInvalidLabel));
+  TL_ASSIGN_OR_RETURN(std::optional<int64_t> expires_at, NewTokenExpiry(state, ctx, expiry));
   TL_RETURN_IF_ERROR(RefuseIfDeactivated(state, ctx.tenant, user));
   TL_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens, state.UserTokens(ctx.tenant, user));
   uint32_t active = 0;
@@ -88,7 +96,7 @@ Result<Decision> DecideMint(const StateReader& state, const CommandContext& ctx,
                       " active tokens, the most allowed: revoke one first");
   }
   TL_ASSIGN_OR_RETURN(NewToken minted,
-                      MintEvent(state, ctx, user, std::move(label), expiry, std::nullopt));
+                      MintEvent(ctx, user, std::move(label), expires_at, std::nullopt));
   Decision d;
   d.events.push_back(std::move(minted.minted));
   d.token_id = std::move(minted.id);
@@ -117,6 +125,8 @@ Result<Decision> DecideRotate(const StateReader& state, const CommandContext& ct
                               const TokenScope& scope, std::string_view token_id,
                               const ExpiryRequest& expiry) {
   TL_ASSIGN_OR_RETURN(TokenRecord old, FindInScope(state, scope, token_id));
+  // As for a mint, an expiry no policy allows is refused before the state.
+  TL_ASSIGN_OR_RETURN(std::optional<int64_t> expires_at, NewTokenExpiry(state, ctx, expiry));
   // Deactivation first: it revokes every token, so checked after the status
   // a deactivated user's rotation could never be user_deactivated (API.md:
   // "a deactivated user mints or rotates" is 403).
@@ -124,7 +134,7 @@ Result<Decision> DecideRotate(const StateReader& state, const CommandContext& ct
   if (old.StatusAt(ctx.now) != TokenStatus::kActive) {
     return Status(Code::kTokenNotActive, "only an active token can be rotated");
   }
-  TL_ASSIGN_OR_RETURN(NewToken minted, MintEvent(state, ctx, old.user, old.label, expiry, old.id));
+  TL_ASSIGN_OR_RETURN(NewToken minted, MintEvent(ctx, old.user, old.label, expires_at, old.id));
   Decision d;
   d.events.push_back(RevokeEvent(ctx, old, RevokeReason::kRotated, std::nullopt, minted.id));
   d.events.push_back(std::move(minted.minted));

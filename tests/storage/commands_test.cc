@@ -291,6 +291,14 @@ TEST_CASE("DecideMint allows five active tokens, the sixth is token_limit_reache
   auto sixth = DecideMint(w.state, w.UserCtx(kAlice), kAlice, "a", DefaultExpiry());
   REQUIRE_FALSE(sixth.ok());
   CHECK(sixth.status().code() == Code::kTokenLimitReached);
+  // A request no state could accept is refused as such, before the cap: an
+  // expiry out of every range, or over this policy's max, and a bad label.
+  for (int64_t days : {0, 366, 3651}) {
+    CHECK(CodeOf(DecideMint(w.state, w.UserCtx(kAlice), kAlice, "a", Days(days))) ==
+          Code::kInvalidExpiry);
+  }
+  CHECK(CodeOf(DecideMint(w.state, w.UserCtx(kAlice), kAlice, "", DefaultExpiry())) ==
+        Code::kInvalidLabel);
   // The cap is per user and per tenant.
   CHECK(DecideMint(w.state, w.UserCtx(kBob), kBob, "a", DefaultExpiry()).ok());
   CHECK(DecideMint(w.state, w.UserCtx(kAlice, kGlobex), kAlice, "a", DefaultExpiry()).ok());
@@ -518,6 +526,9 @@ TEST_CASE("DecideRotate refuses a revoked or expired token with token_not_active
   auto e = DecideRotate(w.state, w.UserCtx(kAlice), Own(kAlice), expiring, DefaultExpiry());
   REQUIRE_FALSE(e.ok());
   CHECK(e.status().code() == Code::kTokenNotActive);
+  // An expiry no policy allows is that, whatever the token's state.
+  CHECK(CodeOf(DecideRotate(w.state, w.UserCtx(kAlice), Own(kAlice), revoked, Days(0))) ==
+        Code::kInvalidExpiry);
 
   // Scope first: another owner's token is simply not found.
   std::string bobs = w.Mint(kBob);
