@@ -47,7 +47,6 @@ struct NewToken {
   Event minted;
 };
 
-// A token.minted event for a fresh value; the label is already valid.
 // The expiry a new token of the tenant gets for `expiry`, or invalid_expiry.
 Result<std::optional<int64_t>> NewTokenExpiry(const StateReader& state, const CommandContext& ctx,
                                               const ExpiryRequest& expiry) {
@@ -55,6 +54,8 @@ Result<std::optional<int64_t>> NewTokenExpiry(const StateReader& state, const Co
   return ResolveExpiry(expiry, policy, ctx.now);
 }
 
+// A token.minted event for a fresh value; the label and expiry are already
+// valid.
 Result<NewToken> MintEvent(const CommandContext& ctx, std::string_view user, std::string label,
                            std::optional<int64_t> expires_at,
                            std::optional<std::string> rotated_from) {
