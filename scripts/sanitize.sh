@@ -8,13 +8,13 @@
 #
 # Every process writes its reports to a log directory, so a report from a
 # server that a test started counts even when the test itself passed. Fails
-# on any failing test and on any report in our code; the judge
-# (scripts/sanitizer_reports.py) says which reports are inside Debian's uninstrumented shared libraries
-# (RocksDB, cpp-httplib) and are set aside, and why.
+# on any failing test and on any report in our code; the judge,
+# scripts/sanitizer_reports.py, says which races are inside Debian's
+# uninstrumented RocksDB and cpp-httplib and are set aside, and why.
 #
 # Usage: scripts/sanitize.sh thread|address [JOBS]
 # Build directory: build-tsan or build-asan (reused between runs); the reports
-# stay in its sanitizer-reports/.
+# are left in its sanitizer-reports/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KIND=${1:?usage: $0 thread|address [JOBS]}
@@ -23,10 +23,12 @@ case "$KIND" in
   thread)
     BUILD=build-tsan
     FLAGS="-fsanitize=thread"
+    RUNTIME=__tsan_init
     ;;
   address)
     BUILD=build-asan
     FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+    RUNTIME=__asan_init
     ;;
   *)
     echo "usage: $0 thread|address [JOBS]" >&2
@@ -34,16 +36,22 @@ case "$KIND" in
     ;;
 esac
 
+# -O1 -g, asserts on (RelWithDebInfo's own flags would put -O2 -DNDEBUG after ours).
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS="-O1 -fno-omit-frame-pointer $FLAGS" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DCMAKE_CXX_FLAGS="-fno-omit-frame-pointer $FLAGS" \
   -DCMAKE_EXE_LINKER_FLAGS="$FLAGS" >/dev/null
 echo "building $BUILD (-fsanitize=$KIND)"
 cmake --build "$BUILD" -j"$JOBS" >/dev/null
+# A run without the sanitizer would pass with nothing to report.
+if ! nm -D "$BUILD/tokenlog" | grep " $RUNTIME\$" >/dev/null; then  # not -q: pipefail
+  echo "FAIL: $BUILD/tokenlog is not built with -fsanitize=$KIND"
+  exit 1
+fi
 
-# Kept after the run for reading.
-REPORTS=$PWD/$BUILD/sanitizer-reports
-rm -rf "$REPORTS"
-mkdir -p "$REPORTS"
+# Reports go to a path without spaces (the sanitizers' option strings split
+# on them), then to $BUILD/sanitizer-reports for reading.
+REPORTS=$(mktemp -d /tmp/tokenlog-sanitize-XXXXXX)
 # exitcode=0: a report does not change a process's exit status (tests that
 # check a clean exit would fail on a library-internal report); the reports
 # themselves are judged below.
@@ -54,6 +62,8 @@ export UBSAN_OPTIONS="log_path=$REPORTS/ubsan print_stacktrace=1 halt_on_error=1
 status=0
 (cd "$BUILD" && ctest --output-on-failure -j"$JOBS") || status=1
 /usr/bin/python3 scripts/sanitizer_reports.py "$REPORTS" "$PWD" || status=1
+rm -rf "$BUILD/sanitizer-reports"
+mv "$REPORTS" "$BUILD/sanitizer-reports"
 if [ "$status" -ne 0 ]; then
   echo "FAIL: tests under -fsanitize=$KIND"
   exit 1

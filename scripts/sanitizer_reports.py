@@ -3,20 +3,28 @@
 
 Usage: sanitizer_reports.py REPORT_DIR REPO_ROOT
 
-Every AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer report
-fails the run. A ThreadSanitizer report fails it too, except a data race whose
-two accesses both happen inside one of Debian's shared libraries, which are
-not instrumented: TSan does not see the atomics and the guards of function
-statics they synchronise with, so their own lock-free structures look racy
-(RocksDB's memtable skip list read while the writer thread inserts, its cache
-role registry, cpp-httplib's function-static std::regex objects). Also set
-aside: our code reading what a library wrote into memory the library
-allocated (a value in RocksDB's memtable, read through an iterator while the
-writer thread inserts), published by the same unseen atomics. An access is
-"inside a library" when the first frame below the sanitizer's own
-interceptors that is not a template from /usr/include belongs to a shared
-library. Every other race (a write in tokenlog's code or in a template it
-instantiated, memory tokenlog allocated, an unknown frame) counts.
+Everything a sanitizer wrote counts (fails the run), except two shapes of
+ThreadSanitizer data race inside the two uninstrumented Debian libraries that
+synchronise with atomics and function-static guards TSan cannot see:
+
+1. Both accesses inside RocksDB or cpp-httplib themselves: their lock-free
+   structures (the memtable skip list, the cache role registry,
+   `Version::Unref`) and the function-static std::regex objects of
+   cpp-httplib's client and server.
+2. RocksDB's memtable: the write is `rocksdb::MemTable::Add` (or the memory is
+   a memtable arena block) and every write is inside RocksDB; our code may be
+   the reader (a value read through an iterator while the writer thread
+   inserts, published by the skip list's atomics).
+
+An access is "inside a library" when its first frame that is neither the
+sanitizer runtime nor a template (a /usr/include header or libstdc++, which
+run on behalf of their caller) belongs to librocksdb or libcpp-httplib. Any
+other library (libcrypto, libc, Boost) counts as ours: misusing its objects
+from two threads is our race. An access whose stack TSan could not restore
+counts as ours, except on memtable memory (shape 2). Only the access lines
+decide what is a write (a read made holding a mutex says "mutexes: write M"),
+and any text besides report blocks and TSan's closing "reported N warnings"
+counts too (a CHECK failure, a FATAL).
 
 Exit status: 0 when nothing counts, 1 otherwise (the reports that count are
 printed, with how many were set aside).
@@ -27,31 +35,35 @@ import sys
 
 FRAME = re.compile(r"^\s+#\d+ (?P<body>.*?)(?: \((?P<module>[^()]+)\+0x[0-9a-f]+\))?$")
 FILE = re.compile(r" (?P<file>/\S+?)(?::\d+)*$")
-ACCESS = re.compile(r"^  (Previous )?(atomic )?(Read|Write|read|write|Atomic read|Atomic write)\b")
+# "  Read of size", "  Previous write of size", "  Atomic read of size",
+# "  Previous atomic write of size": the kind is what precedes " of size".
+ACCESS = re.compile(r"^  (?P<kind>(?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite)) of size")
+LIBRARIES = ("librocksdb.so", "libcpp-httplib.so")
+MEMTABLE_WRITE = "rocksdb::MemTable::Add"
+MEMTABLE_MEMORY = ("rocksdb::ColumnFamilyData::ConstructNewMemtable", "rocksdb::Arena::")
+CLOSING = re.compile(r"^ThreadSanitizer: reported \d+ warnings$")
 
 
 def frame_owner(line, repo):
-    """'ours', 'library' or None (skip: sanitizer runtime or a header template)."""
+    """'ours', 'library' or None (skip: the sanitizer runtime or a template)."""
     m = FRAME.match(line)
     if not m:
         return "ours"
-    module = m.group("module") or ""
-    body = m.group("body")
-    f = FILE.search(body)
+    module = os.path.basename(m.group("module") or "")
+    f = FILE.search(m.group("body"))
     path = f.group("file") if f else ""
-    base = os.path.basename(module)
-    if "libsanitizer" in path or base.startswith(("libtsan.so", "libasan.so", "libubsan.so")):
+    if "libsanitizer" in path or module.startswith(("libtsan.so", "libasan.so", "libubsan.so")):
         return None
     if path.startswith(repo + "/"):
         return "ours"
-    if path.startswith("/usr/include/"):
+    if path.startswith("/usr/include/") or module.startswith("libstdc++.so"):
         return None
-    if base.startswith("lib") and ".so" in base:
+    if module.startswith(LIBRARIES):
         return "library"
     return "ours"
 
 
-def access_owner(frames, repo):
+def stack_owner(frames, repo):
     for line in frames:
         owner = frame_owner(line, repo)
         if owner is not None:
@@ -59,45 +71,57 @@ def access_owner(frames, repo):
     return "ours"
 
 
-def library_internal_race(block, repo):
-    """True for a data race whose every access is inside a shared library."""
-    if "WARNING: ThreadSanitizer: data race" not in block:
-        return False
-    accesses, writes, location = [], [], []
+def parse_race(block):
+    """[(is_write, frames)] of the accesses, and the location's allocation frames."""
+    accesses, location = [], []
     current = None
     for line in block.splitlines():
-        if ACCESS.match(line):
+        m = ACCESS.match(line)
+        if m:
             current = []
-            accesses.append(current)
-            writes.append("write" in line.lower())
+            accesses.append((m.group("kind").lower().endswith("write"), current))
         elif line.startswith("  Location is heap block"):
             current = location
         elif current is not None and line.lstrip().startswith("#"):
             current.append(line)
         elif current is not None and "[failed to restore the stack]" in line:
-            pass  # TSan keeps a bounded history; the location may still tell
+            pass  # an empty stack
         else:
             current = None
+    return accesses, location
+
+
+def library_internal_race(block, repo):
+    if "WARNING: ThreadSanitizer: data race" not in block:
+        return False
+    accesses, location = parse_race(block)
     if len(accesses) < 2:
         return False
-    # An access whose stack TSan could not restore is judged by who
-    # allocated the memory: a library's own heap block, written by one of its
-    # threads, is the library's business.
-    allocated = access_owner(location, repo) if location else "ours"
-    owners = [access_owner(a, repo) if a else allocated for a in accesses]
+    memtable_memory = any(name in line for line in location for name in MEMTABLE_MEMORY)
+    owners = []
+    for _, frames in accesses:
+        if frames:
+            owners.append(stack_owner(frames, repo))
+        else:
+            owners.append("library" if memtable_memory else "ours")
     if all(o == "library" for o in owners):
-        return True
-    # Our code reading what a library wrote into its own memory (a value in
-    # RocksDB's memtable, read through an iterator while the writer thread
-    # inserts): the library publishes it with atomics TSan does not see.
-    return allocated == "library" and all(
-        o == "library" for o, w in zip(owners, writes) if w)
+        return True  # shape 1
+    writes = [(frames, o) for (is_write, frames), o in zip(accesses, owners) if is_write]
+    memtable_write = any(MEMTABLE_WRITE in line for frames, _ in writes for line in frames)
+    return bool(writes) and (memtable_write or memtable_memory) and all(
+        o == "library" for _, o in writes)  # shape 2
 
 
-def split_reports(text):
-    """The reports of one log file (TSan separates them with ===== lines)."""
-    blocks = re.split(r"^=+\s*$", text, flags=re.M)
-    return [b for b in blocks if re.search(r"(ERROR|WARNING): \w+Sanitizer|runtime error", b)]
+def split_file(text):
+    """(report blocks, other non-empty lines) of one log file."""
+    blocks, other = [], []
+    for chunk in re.split(r"^=+\s*$", text, flags=re.M):
+        if re.search(r"(ERROR|WARNING): \w+Sanitizer|runtime error", chunk):
+            blocks.append(chunk)
+        else:
+            other.extend(line for line in chunk.splitlines()
+                         if line.strip() and not CLOSING.match(line.strip()))
+    return blocks, other
 
 
 def main():
@@ -108,18 +132,17 @@ def main():
     counted, set_aside = [], 0
     for name in sorted(os.listdir(report_dir)):
         with open(os.path.join(report_dir, name), errors="replace") as f:
-            text = f.read()
-        blocks = split_reports(text)
-        if not blocks and text.strip():
-            counted.append((name, text))  # something the sanitizer wrote that we do not parse
+            blocks, other = split_file(f.read())
+        if other:
+            counted.append((name, "\n".join(other)))  # what the sanitizer wrote besides reports
         for block in blocks:
             if library_internal_race(block, repo):
                 set_aside += 1
             else:
                 counted.append((name, block))
-    for name, block in counted:
+    for name, text in counted:
         print(f"--- {name}")
-        print(block.strip())
+        print(text.strip())
     print(f"sanitizer reports: {len(counted)} in tokenlog's code, {set_aside} set aside "
           f"(races inside uninstrumented shared libraries)")
     return 1 if counted else 0

@@ -62,6 +62,32 @@ assert len(written) == 1, "fixture: the memtable write frame"
 mem_written_by_us = mem.replace(
     written[0], f"    #2 tokenlog::Mine() {REPO}/storage/event_store.cc:1 (tokenlog+0x1)")
 expect("a write in tokenlog's code counts", judge([mem_written_by_us])[0], 1)
+# A read made holding a mutex says "(mutexes: write M…)": still a read.
+mem_locked = mem.replace("by thread T33:", "by thread T33 (mutexes: write M1):", 1)
+assert mem_locked != mem, "fixture: the memtable read line"
+expect("a read holding a mutex is not a write", judge([mem_locked])[0], 0)
+# A write whose stack TSan could not restore is ours, unless the memory is a
+# memtable's.
+lost = lib.replace(
+    "\n".join(line for line in lib.split("  Previous write")[1].split("\n\n")[0].splitlines()[1:]),
+    "    [failed to restore the stack]")
+assert "[failed to restore the stack]" in lost, "fixture: the httplib write stack"
+expect("a lost write stack counts", judge([lost])[0], 1)
+# Only RocksDB and cpp-httplib are set aside: both accesses inside another
+# library (two threads sharing one OpenSSL context) count.
+crypto = lib.replace("libcpp-httplib.so.0.11", "libcrypto.so.3")
+expect("a race inside another library counts", judge([crypto])[0], 1)
+# Any other report kind counts, and so does any other text.
+inversion = "==================\nWARNING: ThreadSanitizer: lock-order-inversion " \
+            "(potential deadlock) (pid=100)\n  Cycle in lock order graph: M1 => M2 => M1\n" \
+            "==================\n"
+expect("a lock-order inversion counts", judge([inversion])[0], 1)
+expect("a FATAL after a set-aside race counts",
+       judge([lib + "FATAL: ThreadSanitizer CHECK failed: x\n"])[0], 1)
+expect("TSan's closing count alone is nothing",
+       judge([lib + "ThreadSanitizer: reported 1 warnings\n"]),
+       (0, "sanitizer reports: 0 in tokenlog's code, 1 set aside "
+           "(races inside uninstrumented shared libraries)"))
 asan = "=================================================================\n" \
        "==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1\n"
 expect("any AddressSanitizer report counts", judge([asan])[0], 1)
