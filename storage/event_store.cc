@@ -851,7 +851,8 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
       return Status(Code::kUnavailable, "cannot create a directory for the secondary instance");
     }
     // RocksDB puts only its info log there, and that goes to stderr
-    // (info_log above): the instance needs the name, not the directory. It
+    // (info_log above; this depends on it): the instance needs the name, not
+    // the directory, which is mkdtemp's only to pick an unused name. It
     // is removed before the open, so that a tool killed or cut off by a
     // closed pipe (`events | head`) leaves nothing in /tmp; removing it at
     // close left one per killed tool.

@@ -70,17 +70,28 @@ std::string StripTrailingWhitespace(std::string s) {
   return s;
 }
 
+// What RocksDB leaves of a store whose creation was cut short (killed, disk
+// full) before it wrote CURRENT: its lock, identity, info logs, a manifest
+// and options. Its write-ahead log comes after CURRENT (and RocksDB refuses
+// to create a store beside one), so no write was acknowledged in it.
+bool LeftByFailedCreate(const std::string& name) {
+  return name == "LOCK" || name == "IDENTITY" || name == "LOG" || name.rfind("LOG.old.", 0) == 0 ||
+         name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0;
+}
+
 // A store is created only in a directory that is new, empty, or holds
-// nothing but the development key and a volume's lost+found. A mistyped
-// --data naming a directory of other files (a home directory; a store whose
-// CURRENT file was lost) would otherwise get a new, empty store among them,
-// which answers every check with 401 and buries the old data.
+// nothing but the development key, a volume's lost+found and what a cut-short
+// creation left. A mistyped --data naming a directory of other files (a home
+// directory; a store whose CURRENT file was lost) would otherwise get a new,
+// empty store among them, which answers every check with 401 and buries the
+// old data.
 Status CheckNewStoreDirectory(const std::string& dir) {
   if (storage::EventStore::HoldsStore(dir)) return Status();
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name == kDevSecretFile || name == "lost+found") continue;
+  std::filesystem::directory_iterator it(dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == kDevSecretFile || name == "lost+found" || LeftByFailedCreate(name)) continue;
     return Status(Code::kInvalidRequest,
                   "the data directory " + dir + " holds no tokenlog store (no CURRENT file) and "
                   "is not empty (" + name + "): refusing to create a store among other files; "

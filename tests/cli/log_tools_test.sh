@@ -279,6 +279,18 @@ rm "$WORK/home/notes.txt"
 start_server "$WORK/home" volume
 curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || fail "serve on a volume root with lost+found"
 stop_server "$SERVER_PID"
+# What a creation cut short before CURRENT leaves is no reason to refuse; a
+# write-ahead log is (it comes after CURRENT).
+mkdir "$WORK/cut"
+touch "$WORK/cut/LOCK" "$WORK/cut/IDENTITY" "$WORK/cut/MANIFEST-000001" "$WORK/cut/OPTIONS-000005"
+start_server "$WORK/cut" cut
+stop_server "$SERVER_PID"
+mkdir "$WORK/cut2"
+touch "$WORK/cut2/LOCK" "$WORK/cut2/000003.log"
+rc=0
+timeout 20 "$TOKENLOG" serve --dev --data "$WORK/cut2" --listen 127.0.0.1:0 >/dev/null 2>"$WORK/cut2.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'is not empty (000003.log)' "$WORK/cut2.err" ||
+  { cat "$WORK/cut2.err"; fail "serve beside a write-ahead log without CURRENT: exit $rc"; }
 rc=0
 "$TOKENLOG" rebuild --data "$WORK/absent" >/dev/null 2>"$WORK/absent.err" || rc=$?
 [ "$rc" -eq 2 ] || fail "rebuild of a missing directory exited $rc, want 2"
