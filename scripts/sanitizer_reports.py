@@ -17,8 +17,9 @@ synchronise with atomics and function-static guards TSan cannot see:
    inserts, published by the skip list's atomics).
 
 An access is "inside a library" when its first frame that is neither the
-sanitizer runtime nor a template (a /usr/include header or libstdc++, which
-run on behalf of their caller) belongs to librocksdb or libcpp-httplib. Any
+sanitizer runtime nor a template (a /usr/include header, libstdc++, or a
+std:: function without a source line, which run on behalf of their caller)
+belongs to librocksdb or libcpp-httplib. Any
 other library (libcrypto, libc, Boost) counts as ours: misusing its objects
 from two threads is our race. An access whose stack TSan could not restore
 counts as ours, except on memtable memory (shape 2). Only the access lines
@@ -56,10 +57,15 @@ def frame_owner(line, repo):
         return None
     if path.startswith(repo + "/"):
         return "ours"
+    if module.startswith(LIBRARIES):
+        return "library"  # the library's code, its own template instances included
     if path.startswith("/usr/include/") or module.startswith("libstdc++.so"):
         return None
-    if module.startswith(LIBRARIES):
-        return "library"
+    # A standard-library template instantiated into our binary without line
+    # information (std::function's manager of a std::regex matcher): it runs
+    # for whoever called it.
+    if not path and m.group("body").startswith(("std::", "__gnu_cxx::")):
+        return None
     return "ours"
 
 

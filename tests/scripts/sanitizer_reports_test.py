@@ -8,6 +8,9 @@ thread` (trimmed; @REPO@ stands for the repository root):
                  thread (the static's guard is not instrumented)
   tsan-mem.txt   an activity page reading a value in RocksDB's memtable that
                  the writer thread inserted (published by RocksDB's atomics)
+  tsan-regex.txt cpp-httplib's client matching with a function-static
+                 std::regex another thread built, through std::function and
+                 std::bitset frames instantiated in the test binary
 """
 import os
 import subprocess
@@ -47,6 +50,8 @@ def expect(what, got, want):
 
 
 ours, lib, mem = fixture("tsan-ours.txt"), fixture("tsan-lib.txt"), fixture("tsan-mem.txt")
+regex = fixture("tsan-regex.txt")
+expect("std:: templates run for their caller: httplib's regex is set aside", judge([regex])[0], 0)
 expect("a race in tokenlog's code counts", judge([ours]),
        (1, "sanitizer reports: 1 in tokenlog's code, 0 set aside "
            "(races inside uninstrumented shared libraries)"))
