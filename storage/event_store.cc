@@ -800,6 +800,40 @@ bool EventStore::HoldsStore(const std::string& path) {
   return std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
 }
 
+namespace {
+
+// What RocksDB leaves of a store whose creation was cut short (killed, disk
+// full) before it wrote CURRENT: its lock, identity, info logs, a manifest
+// and options. Its write-ahead log comes after CURRENT (and RocksDB refuses
+// to create a store beside one), so no write was acknowledged in it.
+bool LeftByFailedCreate(const std::string& name) {
+  return name == "LOCK" || name == "IDENTITY" || name == "LOG" || name.rfind("LOG.old.", 0) == 0 ||
+         name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0;
+}
+
+}  // namespace
+
+Status EventStore::CheckNewStoreDirectory(const std::string& dir,
+                                          std::initializer_list<std::string_view> also_allowed) {
+  if (HoldsStore(dir)) return Status();
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (LeftByFailedCreate(name) ||
+        std::find(also_allowed.begin(), also_allowed.end(), name) != also_allowed.end()) {
+      continue;
+    }
+    return Status(Code::kInvalidRequest,
+                  "the data directory " + dir + " holds no tokenlog store (no CURRENT file) and "
+                  "is not empty (" + name + "): refusing to create a store among other files; "
+                  "pass a new or empty directory, or the directory of an existing store");
+  }
+  if (ec) return Status(Code::kUnavailable, "cannot read the data directory " + dir + ": " +
+                                                ec.message());
+  return Status();
+}
+
 Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, OpenMode mode,
                                                      const Projector& projector,
                                                      const Clock& clock) {

@@ -22,11 +22,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <initializer_list>
 #include <future>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -86,6 +87,15 @@ class EventStore {
 
   // Whether `path` holds a store (RocksDB's CURRENT file), readable or not.
   static bool HoldsStore(const std::string& path);
+  // Whether Open may create a store in the existing directory `dir`: it holds
+  // a store, or nothing but the names in `also_allowed` and what a creation
+  // cut short before CURRENT left. A mistyped path naming a directory of
+  // other files (a home directory; a store whose CURRENT file was lost) would
+  // otherwise get a new, empty store among them, which answers every check
+  // with 401 and buries the old data. Code::kInvalidRequest naming the first
+  // other file; kUnavailable when the directory cannot be read.
+  static Status CheckNewStoreDirectory(const std::string& dir,
+                                       std::initializer_list<std::string_view> also_allowed);
 
   // Opens (read-write: creating) the store at `path`. `projector` and `clock`
   // must outlive the store. When the projections are not current with the

@@ -70,38 +70,6 @@ std::string StripTrailingWhitespace(std::string s) {
   return s;
 }
 
-// What RocksDB leaves of a store whose creation was cut short (killed, disk
-// full) before it wrote CURRENT: its lock, identity, info logs, a manifest
-// and options. Its write-ahead log comes after CURRENT (and RocksDB refuses
-// to create a store beside one), so no write was acknowledged in it.
-bool LeftByFailedCreate(const std::string& name) {
-  return name == "LOCK" || name == "IDENTITY" || name == "LOG" || name.rfind("LOG.old.", 0) == 0 ||
-         name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0;
-}
-
-// A store is created only in a directory that is new, empty, or holds
-// nothing but the development key, a volume's lost+found and what a cut-short
-// creation left. A mistyped --data naming a directory of other files (a home
-// directory; a store whose CURRENT file was lost) would otherwise get a new,
-// empty store among them, which answers every check with 401 and buries the
-// old data.
-Status CheckNewStoreDirectory(const std::string& dir) {
-  if (storage::EventStore::HoldsStore(dir)) return Status();
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir, ec);
-  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name == kDevSecretFile || name == "lost+found" || LeftByFailedCreate(name)) continue;
-    return Status(Code::kInvalidRequest,
-                  "the data directory " + dir + " holds no tokenlog store (no CURRENT file) and "
-                  "is not empty (" + name + "): refusing to create a store among other files; "
-                  "pass a new or empty directory, or the directory of an existing store");
-  }
-  if (ec) return Status(Code::kUnavailable, "cannot read the data directory " + dir + ": " +
-                                                ec.message());
-  return Status();
-}
-
 // DIR/dev-jwt.secret, created (mode 0600, 32 random bytes as hex) when missing.
 Result<std::string> DevSecret(const std::string& dir) {
   std::string path = (std::filesystem::path(dir) / kDevSecretFile).string();
@@ -182,7 +150,11 @@ int RunServe(const ServeFlags& f) {
   std::error_code ec;
   std::filesystem::create_directories(f.data, ec);
   if (ec) return Fail("cannot create the data directory " + f.data + ": " + ec.message());
-  if (auto s = CheckNewStoreDirectory(f.data); !s.ok()) return Fail(s.detail());
+  // Besides a store's own files, only the dev key and a volume's lost+found.
+  if (auto s = storage::EventStore::CheckNewStoreDirectory(f.data, {kDevSecretFile, "lost+found"});
+      !s.ok()) {
+    return Fail(s.detail());
+  }
 
   api::JwtConfig jwt_config;
   if (!f.hs256_secret_file.empty()) {

@@ -241,8 +241,8 @@ rm -rf "$WORK"/killed-*
 pass "a backup killed at any moment leaves its target absent or complete"
 
 # A tool killed, or cut off by a closed pipe, leaves nothing in TMPDIR (the
-# secondary instance's directory is removed as soon as it is open; the
-# killed backups above used the same TMPDIR).
+# secondary instance's directory is removed before the open; the killed
+# backups above used the same TMPDIR).
 for i in 1 2 3; do
   TMPDIR="$WORK/tmp" "$TOKENLOG" events --data "$DATA" --json | head -c 1 >/dev/null || true
   TMPDIR="$WORK/tmp" "$TOKENLOG" timeline --data "$DATA" --token "$ID1" | head -c 1 >/dev/null || true
@@ -264,8 +264,8 @@ cmp -s "$WORK/state-before.jsonl" "$WORK/state-after.jsonl" || fail "rebuild cha
 pass "rebuild leaves the state identical"
 
 # A mistyped --data: serve creates a store only in a new or empty directory
-# (or one holding just the dev key and lost+found), rebuild only where a
-# store is; neither writes anything where it refuses.
+# (or one holding just the dev key, lost+found and RocksDB's leftovers),
+# rebuild only where a store is; neither writes anything where it refuses.
 mkdir -p "$WORK/home/lost+found"
 echo notes >"$WORK/home/notes.txt"
 rc=0
