@@ -806,6 +806,13 @@ Reply Service::ActivityPage(const httplib::Request& req, const Call& call, bool 
     if (!IsValidTokenId(*token)) {
       return Reply::Problem(Status(Code::kInvalidRequest, "token_id must be tok_ + 16 base62"));
     }
+    // API.md: on /v1/activity any token id but the caller's own is 404, for
+    // admins too; on /v1/admin/activity another tenant's is 404, exactly as
+    // one that does not exist.
+    TokenScope scope{call.caller.tenant, std::nullopt};
+    if (!whole_tenant) scope.owner = call.caller.user;
+    auto found = FindInScope(ProjectionState(store_.committed()), scope, *token);
+    if (!found.ok()) return Reply::Problem(found.status());
     q.token_id = *token;
   }
   for (auto [name, target] : {std::pair{"since", &q.since}, std::pair{"until", &q.until}}) {

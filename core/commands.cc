@@ -20,7 +20,8 @@ Event NewEvent(const CommandContext& ctx, std::optional<std::string> user,
   return e;
 }
 
-// The token `token_id` if `scope` may see it, else not_found.
+}  // namespace
+
 Result<TokenRecord> FindInScope(const StateReader& state, const TokenScope& scope,
                                 std::string_view token_id) {
   Status missing(Code::kNotFound, "no such token");
@@ -30,6 +31,8 @@ Result<TokenRecord> FindInScope(const StateReader& state, const TokenScope& scop
   if (scope.owner && token->user != *scope.owner) return missing;
   return std::move(*token);
 }
+
+namespace {
 
 Status RefuseIfDeactivated(const StateReader& state, std::string_view tenant,
                            std::string_view user) {

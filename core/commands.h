@@ -51,6 +51,11 @@ struct TokenScope {
   std::optional<std::string> owner;
 };
 
+// The token `token_id` if `scope` may see it; else not_found, the same for a
+// token that does not exist and one outside the scope.
+Result<TokenRecord> FindInScope(const StateReader& state, const TokenScope& scope,
+                                std::string_view token_id);
+
 Result<Decision> DecideMint(const StateReader& state, const CommandContext& ctx,
                             std::string_view user, std::string_view raw_label,
                             const ExpiryRequest& expiry);

@@ -828,6 +828,9 @@ async function loadAdminActivity() {
     result = await api('GET', `/v1/admin/activity${base}${query({ limit: 20, cursor: pages.cursors[pages.page] }).slice(1)}`);
   } catch (e) {
     if (e.status !== 401) setText('aa-error', e.detail);
+    // No stale events beside the error (an unknown token id is a 404).
+    renderEvents($('aa-list'), [], { withUser: true });
+    show($('aa-empty'), false);
     return;
   }
   pages.cursors.length = pages.page + 1;

@@ -132,14 +132,24 @@ TEST_CASE("activity pages walk a user's events newest first, each exactly once, 
   auto bobs = Walk(s, "/v1/activity", bob, 7);
   CHECK(bobs.size() == 24);
   for (const auto& e : bobs) CHECK(Str(e, "user") == "bob@acme.example");
-  CHECK(Walk(s, "/v1/activity?token_id=" + alice_tokens[0], bob, 7).empty());
+  // Another user's token id, or one that does not exist, is 404 (API.md: any
+  // token id but the caller's own), for an admin on /v1/activity too.
+  const std::string unknown_token = "tok_0000000000000000";
+  EXPECT_PROBLEM(s.Get("/v1/activity?token_id=" + alice_tokens[0], bob), 404, "not_found");
+  EXPECT_PROBLEM(s.Get("/v1/activity?token_id=" + unknown_token, bob), 404, "not_found");
+  EXPECT_PROBLEM(s.Get("/v1/activity?token_id=" + alice_tokens[0], admin), 404, "not_found");
 
   // The admin sees the whole tenant.
   CHECK(Walk(s, "/v1/admin/activity", admin, 50).size() == head);
   // Another tenant's admin sees nothing of it.
   const std::string other = s.AdminJwt("root@globex.example", "globex");
   CHECK(Walk(s, "/v1/admin/activity", other, 50).empty());
-  CHECK(Walk(s, "/v1/admin/activity?token_id=" + alice_tokens[0], other, 50).empty());
+  // Another tenant's token is 404, exactly as one that does not exist.
+  EXPECT_PROBLEM(s.Get("/v1/admin/activity?token_id=" + alice_tokens[0], other), 404,
+                 "not_found");
+  EXPECT_PROBLEM(s.Get("/v1/admin/activity?token_id=" + unknown_token, admin), 404, "not_found");
+  CHECK(Walk(s, "/v1/admin/activity?token_id=" + alice_tokens[0], admin, 50).size() ==
+        2);
   CHECK(Walk(s, "/v1/admin/activity?user=alice@acme.example", other, 50).empty());
 }
 
