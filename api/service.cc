@@ -31,6 +31,10 @@ constexpr size_t kPageMax = 500;
 // name; this runs on every check).
 struct CheckHeaders {
   std::optional<std::string_view> authorization;
+  // Authorization is a singleton field (RFC 9110): a second one, whatever
+  // its value, makes the request ambiguous (a proxy and this server could
+  // each read a different one), and the check fails closed.
+  bool authorization_repeated = false;
   std::optional<std::string_view> require_tenant;  // X-Auth-Require-Tenant
   // Repeated with another value (a gateway that appends rather than sets
   // it): no tenant matches, the check fails closed.
@@ -45,6 +49,7 @@ CheckHeaders FindCheckHeaders(const httplib::Headers& headers) {
   };
   for (const auto& [name, value] : headers) {
     if (EqualsIgnoringCase(name, "authorization")) {
+      if (found.authorization) found.authorization_repeated = true;
       take(found.authorization, value);
     } else if (EqualsIgnoringCase(name, "user-agent")) {
       take(found.user_agent, value);
@@ -283,6 +288,9 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
     if (it == req.headers.end()) {
       return Unauthenticated("this API needs an Authorization: Bearer <JWT> header");
     }
+    if (req.headers.count("Authorization") > 1) {  // Headers compare case-insensitively
+      return Unauthenticated("send one Authorization header, not several");
+    }
     std::string_view value = it->second;
     if (value.size() < 7 || strncasecmp(value.data(), "Bearer ", 7) != 0) {
       return Unauthenticated("this API needs a Bearer JWT (personal access tokens only work "
@@ -474,6 +482,7 @@ Reply Service::Check(const httplib::Request& req) {
   };
   CheckHeaders headers = FindCheckHeaders(req.headers);
   if (!headers.authorization) return deny(DenyMetric::kMissing);
+  if (headers.authorization_repeated) return deny(DenyMetric::kMalformed);
   BasicBuffer decoded;  // no allocation for the credentials
   auto creds = ParseBasicAuthorization(*headers.authorization, decoded);
   if (!creds) return deny(DenyMetric::kMalformed);

@@ -1347,6 +1347,27 @@ TEST_CASE("http: OData check allows a valid token on any method, sub-path and qu
   CHECK(h.Check(kAlice, value,
                 {{"X-Auth-Require-Tenant", "acme"}, {"x-auth-require-tenant", "acme"}})
             .status == 200);
+  // Authorization twice, whatever the other one holds and in either order,
+  // is refused: a proxy and this server might each read a different one.
+  for (const std::string& other : {std::string("Basic Zm9vOmJhcg=="), BasicHeader(kAlice, value)}) {
+    EXPECT_PROBLEM(h.Send("GET", "/v1/auth/check",
+                          {{"Authorization", BasicHeader(kAlice, value)}, {"authorization", other}}),
+                   401, "unauthenticated");
+    EXPECT_PROBLEM(h.Send("GET", "/v1/auth/check",
+                          {{"authorization", other}, {"Authorization", BasicHeader(kAlice, value)}}),
+                   401, "unauthenticated");
+  }
+  CHECK(h.Check(kAlice, value).status == 200);
+  // The same on the management API.
+  {
+    httplib::Headers twice = TestServer::Bearer(h.Jwt(kAlice));
+    twice.emplace("authorization", "Bearer not-a-jwt");
+    EXPECT_PROBLEM(h.Send("GET", "/v1/tokens", twice), 401, "unauthenticated");
+    httplib::Headers same = TestServer::Bearer(h.Jwt(kAlice));
+    same.emplace("Authorization", same.begin()->second);
+    EXPECT_PROBLEM(h.Send("GET", "/v1/tokens", same), 401, "unauthenticated");
+    CHECK(h.Get("/v1/tokens", h.Jwt(kAlice)).status == 200);
+  }
   // No positive caching: a revocation takes effect on the next check.
   REQUIRE(h.Revoke(h.Jwt(kAlice), Id(t)).status == 200);
   EXPECT_PROBLEM(h.Check(kAlice, value), 401, "unauthenticated");
