@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and exits 0; any other parse error is a usage error,
+    // exit 2 like tokenlog's own checks (not CLI11's codes 101-115).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (!run) {
     std::cout << app.help();

@@ -170,6 +170,20 @@ set -e
 [ "$code" = 2 ] || { cat "$WORK/bad.out"; fail "as-of with an empty --tenant exited $code, not 2"; }
 pass "--user folds case; a malformed --tenant, --user or --token exits 2"
 
+# The option parser's own errors are usage errors too: exit 2, with a message.
+for bad in "events --from-seq abc" "as-of" "events --bogus" "timeline --token" "nosuchcommand"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$TOKENLOG" $bad --data "$DATA" >"$WORK/bad.out" 2>&1
+  code=$?
+  set -e
+  [ "$code" = 2 ] && [ -s "$WORK/bad.out" ] ||
+    { cat "$WORK/bad.out"; fail "'$bad' exited $code, not 2 with a message"; }
+done
+"$TOKENLOG" events --help >"$WORK/help.out" 2>&1 || fail "events --help did not exit 0"
+grep -q -- "--from-seq" "$WORK/help.out" || fail "events --help printed no options"
+pass "the option parser's errors exit 2; --help exits 0"
+
 # timeline by value: the token's story, never the value.
 "$TOKENLOG" timeline --data "$DATA" --token-value "$VALUE1" >"$WORK/timeline.txt" 2>&1
 "$TOKENLOG" timeline --data "$DATA" --token-value "$VALUE1" --json >>"$WORK/timeline.txt" 2>&1
