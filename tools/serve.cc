@@ -147,15 +147,6 @@ int RunServe(const ServeFlags& f) {
   int port = 0;
   if (!SplitHostPort(f.listen, &host, &port)) return Fail("--listen: expected HOST:PORT");
 
-  std::error_code ec;
-  std::filesystem::create_directories(f.data, ec);
-  if (ec) return Fail("cannot create the data directory " + f.data + ": " + ec.message());
-  // Besides a store's own files, only the dev key and a volume's lost+found.
-  if (auto s = storage::EventStore::CheckNewStoreDirectory(f.data, {kDevSecretFile, "lost+found"});
-      !s.ok()) {
-    return Fail(s.detail());
-  }
-
   api::JwtConfig jwt_config;
   if (!f.hs256_secret_file.empty()) {
     auto secret = ReadFile(f.hs256_secret_file);
@@ -167,29 +158,20 @@ int RunServe(const ServeFlags& f) {
     if (!pem) return Fail("--jwt-rs256-public-key: cannot read " + f.rs256_public_key);
     jwt_config.rs256_public_key_pem = *pem;
   }
-  if (!jwt_config.hs256_secret && !jwt_config.rs256_public_key_pem) {
-    if (!f.dev) {
-      return Fail("no JWT key: pass --jwt-hs256-secret-file or --jwt-rs256-public-key, or --dev "
-                  "to try tokenlog with a generated development key");
-    }
-    auto secret = DevSecret(f.data);
-    if (!secret.ok()) return Fail(secret.status().detail());
-    jwt_config.hs256_secret = *secret;
-    std::cerr << "tokenlog serve: --dev: HS256 key in "
-              << (std::filesystem::path(f.data) / kDevSecretFile).string()
-              << "; get a JWT with: tokenlog dev-jwt --data " << f.data
-              << " --user you@example.com --tenant acme [--role admin]" << std::endl;
+  const bool dev_key = !jwt_config.hs256_secret && !jwt_config.rs256_public_key_pem;
+  if (dev_key && !f.dev) {
+    return Fail("no JWT key: pass --jwt-hs256-secret-file or --jwt-rs256-public-key, or --dev "
+                "to try tokenlog with a generated development key");
   }
   if (!f.issuer.empty()) jwt_config.issuer = f.issuer;
   if (!f.audience.empty()) jwt_config.audience = f.audience;
-  if (f.issuer.empty() || f.audience.empty()) {
-    std::cerr << "tokenlog serve: warning: --jwt-issuer and/or --jwt-audience not set; any JWT "
-                 "signed with the configured key is accepted whatever its iss/aud"
-              << std::endl;
+  // A key that cannot be used stops the start before the data directory is
+  // created (the dev key is made in it, so it is checked once it exists).
+  if (!dev_key) {
+    if (auto v = api::JwtVerifier::Create(jwt_config); !v.ok()) return Fail(v.status().detail());
   }
-  auto verifier = api::JwtVerifier::Create(jwt_config);
-  if (!verifier.ok()) return Fail(verifier.status().detail());
-
+  auto trusted = api::ParseCidrList(f.trusted_proxies);
+  if (!trusted.ok()) return Fail("--trusted-proxies: " + trusted.status().detail());
   int64_t clock_offset = 0;
   if (!f.testing_clock_offset.empty()) {
     auto offset = ParseDurationMillis(f.testing_clock_offset);
@@ -198,6 +180,34 @@ int RunServe(const ServeFlags& f) {
     std::cerr << "tokenlog serve: TESTING: the clock runs " << f.testing_clock_offset
               << " ahead of the system clock" << std::endl;
   }
+  // Every flag is checked above: a start refused for a flag leaves no data
+  // directory behind.
+  std::error_code ec;
+  std::filesystem::create_directories(f.data, ec);
+  if (ec) return Fail("cannot create the data directory " + f.data + ": " + ec.message());
+  // Besides a store's own files, only the dev key and a volume's lost+found.
+  if (auto s = storage::EventStore::CheckNewStoreDirectory(f.data, {kDevSecretFile, "lost+found"});
+      !s.ok()) {
+    return Fail(s.detail());
+  }
+
+  if (dev_key) {
+    auto secret = DevSecret(f.data);
+    if (!secret.ok()) return Fail(secret.status().detail());
+    jwt_config.hs256_secret = *secret;
+    std::cerr << "tokenlog serve: --dev: HS256 key in "
+              << (std::filesystem::path(f.data) / kDevSecretFile).string()
+              << "; get a JWT with: tokenlog dev-jwt --data " << f.data
+              << " --user you@example.com --tenant acme [--role admin]" << std::endl;
+  }
+  if (f.issuer.empty() || f.audience.empty()) {
+    std::cerr << "tokenlog serve: warning: --jwt-issuer and/or --jwt-audience not set; any JWT "
+                 "signed with the configured key is accepted whatever its iss/aud"
+              << std::endl;
+  }
+  auto verifier = api::JwtVerifier::Create(jwt_config);
+  if (!verifier.ok()) return Fail(verifier.status().detail());
+
   OffsetClock clock(clock_offset);
   CryptoRandom random;
   projections::TokenProjector projector;
@@ -210,8 +220,6 @@ int RunServe(const ServeFlags& f) {
   config.max_active_tokens = f.max_active_tokens;
   config.usage.usage_interval_ms = *usage_interval;
   config.auth_failure_limit = f.auth_failure_limit;
-  auto trusted = api::ParseCidrList(f.trusted_proxies);
-  if (!trusted.ok()) return Fail("--trusted-proxies: " + trusted.status().detail());
   config.trusted_proxies = std::move(trusted).value();
   api::Service service(**store, clock, random, **verifier, metrics, config);
   if (auto s = service.Start(); !s.ok()) return Fail(s.detail());

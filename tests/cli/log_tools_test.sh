@@ -312,6 +312,19 @@ grep -q 'no tokenlog store in' "$WORK/absent.err" || { cat "$WORK/absent.err"; f
 [ ! -e "$WORK/absent" ] || fail "rebuild created a store where there was none"
 pass "a mistyped --data: serve and rebuild refuse, writing nothing"
 
+# A start refused for a flag creates no data directory.
+for bad in "" "--dev --trusted-proxies bogus" "--dev --testing-clock-offset soon" \
+           "--jwt-rs256-public-key $WORK/absent.err"; do
+  rc=0
+  # shellcheck disable=SC2086
+  timeout 20 "$TOKENLOG" serve --data "$WORK/refused" --listen 127.0.0.1:0 $bad \
+    >/dev/null 2>"$WORK/refused.err" || rc=$?
+  [ "$rc" -eq 2 ] && [ -s "$WORK/refused.err" ] ||
+    { cat "$WORK/refused.err"; fail "serve $bad: exit $rc, want 2 with a message"; }
+  [ ! -e "$WORK/refused" ] || fail "serve $bad created its data directory"
+done
+pass "serve refused for a flag leaves no data directory"
+
 # One byte of a stored event changed: verify fails and names its seq.
 HEX=$(ldb --db="$DATA" --column_family=events --hex get 0x0000000000000001)
 LABEL_HEX=$(printf 'laptop' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
