@@ -35,7 +35,11 @@ def start_nginx(work, listen_port, tokenlog_port, feed_port):
                 .replace("@TENANT@", "acme"))
     check(not re.search(r"@[A-Z]+@", re.sub(r"#.*", "", site)), "a placeholder is left in the site")
     feed_headers = ("add_header X-Seen-User $http_x_auth_user always; "
-                    "add_header X-Seen-Authorization \"[$http_authorization]\" always;")
+                    "add_header X-Seen-Authorization \"[$http_authorization]\" always; "
+                    "add_header X-Seen-Tenant \"[$http_x_auth_tenant]\" always; "
+                    "add_header X-Seen-Token-Id \"[$http_x_auth_token_id]\" always; "
+                    "add_header X-Seen-Forwarded-For \"[$http_x_forwarded_for]\" always; "
+                    "add_header X-Seen-Require-Tenant \"[$http_x_auth_require_tenant]\" always;")
     conf = """
 worker_processes 2;
 daemon off;
@@ -125,6 +129,20 @@ def behind_nginx(binary, work):
         check(r.status_code == 200, "session request %d: %s" % (i, r.status_code))
         check(r.headers.get("X-Seen-User") == "alice@acme.example", "X-Auth-User not passed")
         check(r.headers.get("X-Seen-Authorization") == "[]", "the feed saw the Authorization header")
+
+    # Headers a client forges under the names the feed trusts never reach it:
+    # it sees the check's user, tenant and token id, the peer's address, and
+    # no required tenant.
+    forged = requests.get(base + "/Sales", auth=("alice@acme.example", value), headers={
+        "X-Auth-User": "mallory@acme.example", "X-Auth-Tenant": "globex",
+        "X-Auth-Token-Id": "tok_FORGEDFORGEDFORG", "X-Forwarded-For": "203.0.113.9",
+        "X-Auth-Require-Tenant": "globex"})
+    check(forged.status_code == 200, "forged headers: %s" % forged.status_code)
+    seen = {k: forged.headers.get(k) for k in ("X-Seen-User", "X-Seen-Tenant", "X-Seen-Token-Id",
+                                               "X-Seen-Forwarded-For", "X-Seen-Require-Tenant")}
+    check(seen == {"X-Seen-User": "alice@acme.example", "X-Seen-Tenant": "[acme]",
+                   "X-Seen-Token-Id": "[%s]" % token["id"], "X-Seen-Forwarded-For": "[127.0.0.1]",
+                   "X-Seen-Require-Tenant": "[]"}, "the feed saw forged headers: %s" % seen)
 
     # Refused: another tenant's token (the site requires acme), a revoked
     # token, a deactivated user, an expired token.
