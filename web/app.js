@@ -151,10 +151,21 @@ function takeJwtFromFragment() {
   if (jwt) sessionStorage.setItem(JWT_KEY, jwt);
 }
 
+const SIGNED_OUT_KEY = 'tokenlog.signedOut';
+
 function signOut(reason) {
+  const hadSession = state.jwt !== null;
   sessionStorage.removeItem(JWT_KEY);
   state.jwt = null;
   state.claims = null;
+  if (hadSession) {
+    // Nothing of the session may stay in the page (another person may use
+    // this browser next): a reload starts from an empty document and shows
+    // the reason there.
+    sessionStorage.setItem(SIGNED_OUT_KEY, reason);
+    location.reload();
+    return;
+  }
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   show($('nav'), false);
   show($('who'), false);
@@ -879,15 +890,24 @@ function wire() {
   $('lookup-form').addEventListener('submit', lookup);
   $('user-form').addEventListener('submit', (event) => { event.preventDefault(); userAction(true); });
   $('user-reactivate').addEventListener('click', () => userAction(false));
+  // A sign-in link opened in this tab later (only the fragment changes, so
+  // no new document): its JWT replaces the session, from a fresh document.
+  window.addEventListener('hashchange', () => {
+    if (!new URLSearchParams(location.hash.slice(1)).has('jwt')) return;
+    takeJwtFromFragment();
+    location.reload();
+  });
 }
 
 async function start() {
   wire();
   takeJwtFromFragment();
+  const signedOut = sessionStorage.getItem(SIGNED_OUT_KEY);
+  sessionStorage.removeItem(SIGNED_OUT_KEY);
   const jwt = sessionStorage.getItem(JWT_KEY);
   const claims = jwt ? decodeClaims(jwt) : null;
   if (!jwt || !claims) {
-    signOut(jwt ? 'The sign-in link was not valid.' : 'This page needs a sign-in from your organisation.');
+    signOut(signedOut ?? (jwt ? 'The sign-in link was not valid.' : 'This page needs a sign-in from your organisation.'));
     return;
   }
   state.jwt = jwt;

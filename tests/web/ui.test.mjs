@@ -482,6 +482,29 @@ test('admin: policy preview then save, tenant tokens, leaked value, deactivation
   await page.getByRole('button', { name: 'Show activity' }).click();
   await waitForText(page.locator('#aa-list'), /looked up a leaked value: it is “Bob — Power BI service”/);
   await shot(page, 'admin');
+
+  // Sign out: nothing of the session stays in the page, hidden or not.
+  const adminData = await page.evaluate(() => document.documentElement.textContent);
+  assert.ok(adminData.includes('Carol — laptop') && adminData.includes(BOB), 'admin data was shown');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await waitForText(page.locator('#signed-out-reason'), /You signed out/);
+  const after = await page.evaluate(() => document.documentElement.textContent);
+  assert.ok(!after.includes('Carol — laptop'), 'a label stayed in the page after sign out');
+  assert.ok(!after.includes(BOB), 'a username stayed in the page after sign out');
+  assert.ok(!after.includes(ADMIN), 'the admin\'s name stayed in the page after sign out');
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await page.close();
+});
+
+test('a second sign-in link in the same tab replaces the session and leaves the address bar', async () => {
+  const page = await openSignedIn(ALICE);
+  await page.goto(devJwt(BOB, { url: true }));  // only the fragment changes: no new document
+  await waitForText(page.locator('#who-user'), new RegExp(BOB));
+  await waitForText(page.locator('#token-count'), /of 5 active tokens/);
+  assert.equal(await page.evaluate(() => location.hash), '');
+  const stored = await page.evaluate(() => sessionStorage.getItem('tokenlog.jwt'));
+  const claims = JSON.parse(Buffer.from(stored.split('.')[1], 'base64url').toString());
+  assert.equal(claims.sub, BOB, 'the session is the second link\'s');
   await page.close();
 });
 
