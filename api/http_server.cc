@@ -378,6 +378,8 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
     Reply r = Reply::Problem(s);
     res.status = r.status;  // the status line says what the body says
     res.set_content(r.body, r.content_type.c_str());
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Content-Type-Options", "nosniff");
     AskToClose(req);
     return HandlerResponse::Handled;
   }));
@@ -397,6 +399,11 @@ Reply HttpServer::Dispatch(const httplib::Request& req) {
 void HttpServer::Write(const Reply& reply, const httplib::Request& req, httplib::Response& res) {
   res.status = reply.status;
   for (const auto& [k, v] : reply.headers) res.set_header(k.c_str(), v);
+  // Every answer holds one caller's data (tokens, activity, who they are):
+  // no cache keeps it unless the reply says otherwise (the web page's
+  // script and style sheet), and no browser sniffs a JSON body into a page.
+  if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
+  if (!res.has_header("X-Content-Type-Options")) res.set_header("X-Content-Type-Options", "nosniff");
   if (!reply.content_type.empty()) res.set_content(reply.body, reply.content_type.c_str());
   if (reply.close_connection) AskToClose(req);
 }

@@ -1901,3 +1901,28 @@ TEST_CASE("http: checks show in last_used_at at once and are logged as token.use
   // No event carries the value.
   h.ExpectNoValueLeaks();
 }
+
+TEST_CASE("http: every API answer is no-store and nosniff, once", "[http][headers]") {
+  TestServer h;
+  const std::string alice = h.Jwt(kAlice);
+  const std::string admin = h.AdminJwt();
+  auto t = h.Mint(alice);
+  for (const Resp& r : {h.Get("/v1/tokens", alice), h.Get("/v1/tokens/" + Id(t), alice),
+                        h.Get("/v1/activity", alice), h.Get("/v1/admin/activity", admin),
+                        h.Get("/v1/admin/tokens", admin), h.Get("/v1/admin/policy", admin),
+                        h.Get("/v1/tokens/tok_0000000000000000", alice),
+                        h.Send("GET", "/v1/tokens"), h.Send("GET", "/no/such/route"),
+                        h.Send("GET", "/healthz"), h.Send("GET", "/metrics"),
+                        h.Check(kAlice, Str(t, "token")), h.Check(kAlice, "tlp_wrong")}) {
+    INFO(r.status << " " << r.Text());
+    CHECK(r.HeaderCount("Cache-Control") == 1);
+    CHECK(r.Header("Cache-Control") == "no-store");
+    CHECK(r.HeaderCount("X-Content-Type-Options") == 1);
+    CHECK(r.Header("X-Content-Type-Options") == "nosniff");
+  }
+  // The web page's script keeps its own caching (revalidated, not stored never).
+  Resp js = h.Send("GET", "/app.js");
+  CHECK(js.Header("Cache-Control") == "no-cache");
+  CHECK(js.HeaderCount("X-Content-Type-Options") == 1);
+  h.ExpectNoValueLeaks();
+}
