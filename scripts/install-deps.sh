@@ -27,6 +27,7 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
     clang libclang-rt-14-dev                     # libFuzzer targets (fuzz/)
     nginx-light python3-requests                 # the nginx auth_request test
     openssl                                      # certificates for the TLS test
+    systemd                                      # systemd-analyze: the unit's test
     chromium                                     # the web page's end-to-end test (tests/web)
   )
   # Node.js runs the web page's test; the machine's own node (any >= 20) is
