@@ -166,9 +166,14 @@ int RunServe(const ServeFlags& f) {
   if (!f.issuer.empty()) jwt_config.issuer = f.issuer;
   if (!f.audience.empty()) jwt_config.audience = f.audience;
   // A key that cannot be used stops the start before the data directory is
-  // created (the dev key is made in it, so it is checked once it exists).
+  // created (the dev key is made in it, so its verifier comes once it exists).
+  std::unique_ptr<api::JwtVerifier> verifier;
+  auto make_verifier = [&]() -> Status {
+    TL_ASSIGN_OR_RETURN(verifier, api::JwtVerifier::Create(jwt_config));
+    return Status();
+  };
   if (!dev_key) {
-    if (auto v = api::JwtVerifier::Create(jwt_config); !v.ok()) return Fail(v.status().detail());
+    if (auto s = make_verifier(); !s.ok()) return Fail(s.detail());
   }
   auto trusted = api::ParseCidrList(f.trusted_proxies);
   if (!trusted.ok()) return Fail("--trusted-proxies: " + trusted.status().detail());
@@ -195,6 +200,7 @@ int RunServe(const ServeFlags& f) {
     auto secret = DevSecret(f.data);
     if (!secret.ok()) return Fail(secret.status().detail());
     jwt_config.hs256_secret = *secret;
+    if (auto s = make_verifier(); !s.ok()) return Fail(s.detail());
     std::cerr << "tokenlog serve: --dev: HS256 key in "
               << (std::filesystem::path(f.data) / kDevSecretFile).string()
               << "; get a JWT with: tokenlog dev-jwt --data " << f.data
@@ -205,8 +211,6 @@ int RunServe(const ServeFlags& f) {
                  "signed with the configured key is accepted whatever its iss/aud"
               << std::endl;
   }
-  auto verifier = api::JwtVerifier::Create(jwt_config);
-  if (!verifier.ok()) return Fail(verifier.status().detail());
 
   OffsetClock clock(clock_offset);
   CryptoRandom random;
@@ -221,7 +225,7 @@ int RunServe(const ServeFlags& f) {
   config.usage.usage_interval_ms = *usage_interval;
   config.auth_failure_limit = f.auth_failure_limit;
   config.trusted_proxies = std::move(trusted).value();
-  api::Service service(**store, clock, random, **verifier, metrics, config);
+  api::Service service(**store, clock, random, *verifier, metrics, config);
   if (auto s = service.Start(); !s.ok()) return Fail(s.detail());
 
   limits.max_body_bytes = f.max_body_bytes;
