@@ -152,12 +152,22 @@ function takeJwtFromFragment() {
 }
 
 const SIGNED_OUT_KEY = 'tokenlog.signedOut';
+// The reason of a sign-out put off while a new value is on screen.
+let pendingSignOut = null;
 
 function signOut(reason) {
-  const hadSession = state.jwt !== null;
+  const hadSession = state.jwt !== null || pendingSignOut !== null;
   sessionStorage.removeItem(JWT_KEY);
   state.jwt = null;
   state.claims = null;
+  if (reveal.value !== null) {
+    // A 401 right after a mint or rotate (the list reload): the new value is
+    // shown once and would be lost, so the page signs out when its dialog
+    // closes (forgetSecret), not now. No call is made meanwhile: no JWT.
+    pendingSignOut = reason;
+    return;
+  }
+  pendingSignOut = null;
   if (hadSession) {
     // Nothing of the session may stay in the page (another person may use
     // this browser next): a reload starts from an empty document and shows
@@ -412,6 +422,10 @@ function forgetSecret() {
   reveal.hidden = true;
   $('reveal-value').textContent = '';
   $('reveal-status').textContent = '';
+  if (pendingSignOut !== null) {
+    signOut(pendingSignOut);
+    return;
+  }
   if (state.view === 'tokens') $('create-open').focus();
 }
 

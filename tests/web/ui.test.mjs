@@ -496,6 +496,44 @@ test('admin: policy preview then save, tenant tokens, leaked value, deactivation
   await page.close();
 });
 
+test('a 401 right after a mint keeps the new value on screen until it is dismissed', async () => {
+  const user = 'erin@acme.example';
+  const page = await openSignedIn(user);
+  // The sign-in expires between the mint and the list reload that follows
+  // it: the server answers the mint, the reload gets a 401.
+  let refused = 0;
+  await page.route(`${base}/v1/tokens`, (route) => {
+    if (route.request().method() !== 'GET') return route.continue();
+    refused += 1;
+    return route.fulfill({ status: 401, contentType: 'application/problem+json',
+      body: '{"type":"unauthenticated","title":"Unauthenticated","status":401,"detail":"expired"}' });
+  });
+  await page.getByRole('button', { name: 'Create token', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create token' });
+  await page.getByLabel('Label').fill('Expiring sign-in');
+  const minted = page.waitForResponse((r) => r.url() === `${base}/v1/tokens` && r.request().method() === 'POST');
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  const value = (await (await minted).json()).token;
+  const reveal = page.getByRole('dialog', { name: 'Copy your new token' });
+  await reveal.waitFor({ state: 'visible' });
+  await until('the reload refused', async () => refused > 0);
+  // Still there, and the real value: shown, copied, working.
+  assert.ok(await reveal.isVisible(), 'the 401 closed the one-time dialog');
+  await reveal.getByRole('button', { name: 'Show token' }).click();
+  await waitForText(page.locator('#reveal-value'), new RegExp(`^${value}$`));
+  await reveal.getByRole('button', { name: 'Copy' }).click();
+  await waitForText(page.locator('#reveal-status'), /Copied/);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), value);
+  assert.equal(await check(user, value), 200);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tokenlog.jwt')), null, 'the JWT is forgotten at once');
+  // Done: now the page signs out, and the value is gone.
+  await reveal.getByRole('button', { name: 'Done' }).click();
+  await waitForText(page.locator('#signed-out-reason'), /no longer valid/);
+  await assertValueGone(page, value);
+  await page.unroute(`${base}/v1/tokens`);
+  await page.close();
+});
+
 test('a second sign-in link in the same tab replaces the session and leaves the address bar', async () => {
   const page = await openSignedIn(ALICE);
   await page.goto(devJwt(BOB, { url: true }));  // only the fragment changes: no new document
