@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
   const size_t kPerRound = 200'000;
   const size_t kSlice = 2'000;
   // The floor of any cold check on this machine: the same SHA-256, then one
-  // read of a line that depends on the digest, in a table of one 64-byte
-  // line per token (the smallest an index with an id, owner and expiry per
+  // read of a sampled token's line (a byte of it picked by the digest, so the
+  // read waits for the hash), in a table of one 64-byte line per token (the smallest an index with an id, owner and expiry per
   // token gets), offered to huge pages like the check's index; the lines of
   // the sampled tokens (each at its digest's place) are read in turn, as the
   // cold checks read their tokens. A check also reads the token's owner and

@@ -2,8 +2,9 @@
 //
 // Rules this file keeps:
 // - The JWT comes from the URL fragment (#jwt=…) once, moves to sessionStorage
-//   and the fragment is cleared. Every call sends it as a Bearer token; a 401
-//   shows the signed-out explanation. The payload is decoded only to show who
+//   and the fragment is cleared. Every call sends it as a Bearer token; a
+//   sign-out or 401 reloads the page (nothing of the session stays in it) and
+//   shows the signed-out explanation, once no new value is on screen. The payload is decoded only to show who
 //   is signed in and whether to offer the Admin pages: the server decides.
 // - A token value lives only in `reveal.value` and in the reveal dialog while
 //   that dialog is open; closing it clears both. It never goes to the URL,
