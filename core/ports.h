@@ -34,6 +34,7 @@ enum class Keyspace : uint8_t {
   kAuditTenant,    // tenant \0 seq:u64 -> type:u8 time:i64
   kAuditUser,      // tenant \0 user \0 seq:u64 -> type:u8 time:i64 (actor or subject)
   kAuditToken,     // tenant \0 token id \0 seq:u64 -> type:u8 time:i64
+                   // (audit_*: no token.minted rows, see projections/audit.h)
   kCount,
 };
 inline constexpr size_t kKeyspaceCount = static_cast<size_t>(Keyspace::kCount);

@@ -8,6 +8,11 @@
 //   audit_token   tenant \0 token_id \0 seq:u64
 // Value of each: type:u8 time:i64 — enough to filter by type and time
 // without reading the event.
+//
+// A token.minted has no rows of its own in them (except under an actor other
+// than its subject): the token projector's tenant_tokens and user_tokens
+// list it under the same keys, and the token's record holds its seq.
+// FindAudit and the timeline read the mints from there.
 #pragma once
 
 #include <cstdint>

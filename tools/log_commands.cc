@@ -289,10 +289,15 @@ int RunTimeline(const TimelineFlags& f) {
     std::cerr << "tokenlog timeline: no token " << id << std::endl;
     return 1;
   }
-  // The token's own index, oldest first.
+  // The mint (it has no row in the token's audit index), then that index,
+  // oldest first.
   std::string prefix = (*token)->tenant + '\0' + id + '\0';
   EventPrinter printer(f.json);
   Status failed;
+  auto minted = (*store)->ReadEvent((*token)->mint_seq);
+  if (!minted.ok()) return Fail("timeline", minted.status().ToString());
+  if (!*minted) return Fail("timeline", "the token's record names a missing mint event");
+  printer.Add(**minted);
   auto scanned = (*store)->committed().Scan(
       Keyspace::kAuditToken, prefix, "", false, [&](std::string_view key, std::string_view) {
         auto e = (*store)->ReadEvent(DecodeU64(key.substr(key.size() - 8)));

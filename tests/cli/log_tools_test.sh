@@ -192,6 +192,9 @@ for t in token.minted token.revoked auth.denied; do
 done
 grep -q "${VALUE1:4}" "$WORK/timeline.txt" && fail "timeline printed the value"
 grep -q "$ID2" "$WORK/timeline.txt" && fail "timeline shows another token"
+# Oldest first: the mint (read from the token's record) leads.
+"$TOKENLOG" timeline --data "$DATA" --token-value "$VALUE1" --json | head -1 |
+  grep -q '"type":"token.minted"' || fail "timeline does not start with the mint"
 pass "timeline --token-value shows the story and never the value"
 
 "$TOKENLOG" verify --data "$DATA" >"$WORK/verify.txt" || { cat "$WORK/verify.txt"; fail "verify on live data"; }
