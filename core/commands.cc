@@ -91,7 +91,7 @@ Result<Decision> DecideMint(const StateReader& state, const CommandContext& ctx,
                       ValidateLabel(raw_label, kLabelMaxCodePoints, Code::kInvalidLabel));
   TL_ASSIGN_OR_RETURN(std::optional<int64_t> expires_at, NewTokenExpiry(state, ctx, expiry));
   TL_RETURN_IF_ERROR(RefuseIfDeactivated(state, ctx.tenant, user));
-  TL_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens, state.UserTokens(ctx.tenant, user));
+  TL_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens, state.LiveUserTokens(ctx.tenant, user));
   uint32_t active = 0;
   for (const auto& t : tokens) active += t.StatusAt(ctx.now) == TokenStatus::kActive ? 1 : 0;
   if (active >= ctx.max_active_tokens) {
@@ -195,7 +195,7 @@ Result<Decision> DecideDeactivate(const StateReader& state, const CommandContext
   Decision d;
   TL_ASSIGN_OR_RETURN(bool deactivated, state.IsDeactivated(ctx.tenant, user));
   if (deactivated) return d;
-  TL_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens, state.UserTokens(ctx.tenant, user));
+  TL_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens, state.LiveUserTokens(ctx.tenant, user));
   for (const auto& t : tokens) {
     if (t.StatusAt(ctx.now) != TokenStatus::kActive) continue;
     d.events.push_back(

@@ -14,6 +14,7 @@ std::string_view KeyspaceName(Keyspace ks) {
     case Keyspace::kAuditTenant: return "audit_tenant";
     case Keyspace::kAuditUser: return "audit_user";
     case Keyspace::kAuditToken: return "audit_token";
+    case Keyspace::kUserLive: return "user_live";
     case Keyspace::kCount: break;
   }
   return "invalid";

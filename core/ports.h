@@ -35,6 +35,8 @@ enum class Keyspace : uint8_t {
   kAuditUser,      // tenant \0 user \0 seq:u64 -> type:u8 time:i64 (actor or subject)
   kAuditToken,     // tenant \0 token id \0 seq:u64 -> type:u8 time:i64
                    // (audit_*: no token.minted rows, see projections/audit.h)
+  kUserLive,       // tenant \0 user \0 mint_seq:u64 -> token id (tokens neither revoked nor
+                   // logged expired: every active one, and any expired not yet logged)
   kCount,
 };
 inline constexpr size_t kKeyspaceCount = static_cast<size_t>(Keyspace::kCount);
@@ -81,6 +83,11 @@ class StateReader {
   // Every token the user ever minted, newest first.
   virtual Result<std::vector<TokenRecord>> UserTokens(std::string_view tenant,
                                                       std::string_view user) const = 0;
+  // The user's tokens that are neither revoked nor logged expired, newest
+  // first: every active one among them (what the cap counts, at a cost
+  // bounded by the cap, not by the user's history).
+  virtual Result<std::vector<TokenRecord>> LiveUserTokens(std::string_view tenant,
+                                                          std::string_view user) const = 0;
   // Every token of the tenant, newest first.
   virtual Result<std::vector<TokenRecord>> TenantTokens(std::string_view tenant) const = 0;
   virtual Result<Policy> PolicyOf(std::string_view tenant) const = 0;

@@ -5,6 +5,8 @@
 //   tokens         token_id
 //   token_hash     sha256:byte[32]
 //   user_tokens    tenant \0 user \0 mint_seq:u64
+//   user_live      the same (UserTokensKey), for the tokens neither revoked
+//                  nor logged expired
 //   tenant_tokens  tenant \0 mint_seq:u64
 //   policies       tenant
 //   users          tenant \0 user
@@ -21,7 +23,8 @@
 //                   default_lifetime_days:u32 policy_version:u64
 //                   updated_at:opt_i64 updated_by:opt_str
 //   users value  := version:u8 (=0x01) deactivated_seq:u64
-//   token_hash value, user_tokens value, tenant_tokens value := token_id
+//   token_hash value, user_tokens value, user_live value,
+//   tenant_tokens value := token_id
 //   expiry value := empty
 #pragma once
 

@@ -50,6 +50,17 @@ Result<std::vector<TokenRecord>> ProjectionState::UserTokens(std::string_view te
   return out;
 }
 
+Result<std::vector<TokenRecord>> ProjectionState::LiveUserTokens(std::string_view tenant,
+                                                                 std::string_view user) const {
+  std::vector<TokenRecord> out;
+  TL_RETURN_IF_ERROR(VisitIndex(Keyspace::kUserLive, UserTokensPrefix(tenant, user), 0,
+                                [&](TokenRecord&& t) {
+                                  out.push_back(std::move(t));
+                                  return true;
+                                }));
+  return out;
+}
+
 Result<std::vector<TokenRecord>> ProjectionState::TenantTokens(std::string_view tenant) const {
   std::vector<TokenRecord> out;
   TL_RETURN_IF_ERROR(VisitIndex(Keyspace::kTenantTokens, TenantTokensPrefix(tenant), 0,

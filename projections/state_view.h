@@ -33,6 +33,8 @@ class ProjectionState final : public StateReader {
   Result<std::optional<std::string>> TokenIdByHash(const Digest& sha256) const override;
   Result<std::vector<TokenRecord>> UserTokens(std::string_view tenant,
                                               std::string_view user) const override;
+  Result<std::vector<TokenRecord>> LiveUserTokens(std::string_view tenant,
+                                                  std::string_view user) const override;
   Result<std::vector<TokenRecord>> TenantTokens(std::string_view tenant) const override;
   Result<Policy> PolicyOf(std::string_view tenant) const override;
   Result<bool> IsDeactivated(std::string_view tenant, std::string_view user) const override;

@@ -17,6 +17,14 @@ void DropExpiry(KeyspaceWriter& out, const TokenRecord& t) {
   if (t.expires_at) out.Delete(Keyspace::kExpiry, ExpiryKey(*t.expires_at, t.id));
 }
 
+// Keeps user_live equal to { tokens neither revoked nor logged expired }:
+// `t` (as it was before the event) leaves it.
+void DropLive(KeyspaceWriter& out, const TokenRecord& t) {
+  if (!t.revoked_at && !t.expired_logged) {
+    out.Delete(Keyspace::kUserLive, UserTokensKey(t.tenant, t.user, t.mint_seq));
+  }
+}
+
 Result<TokenRecord> Existing(const Event& e, const KeyspaceWriter& out) {
   if (!e.token_id) {
     return Status(Code::kCorruption, std::string(EventTypeName(e.type())) + " event seq " +
@@ -52,7 +60,9 @@ struct Applier {
     t.expires_at = d.expires_at;
     PutToken(out, t);
     out.Put(Keyspace::kTokenHash, HashKey(t.sha256), t.id);
-    out.Put(Keyspace::kUserTokens, UserTokensKey(t.tenant, t.user, e.seq), t.id);
+    std::string user_key = UserTokensKey(t.tenant, t.user, e.seq);
+    out.Put(Keyspace::kUserTokens, user_key, t.id);
+    out.Put(Keyspace::kUserLive, user_key, t.id);
     out.Put(Keyspace::kTenantTokens, TenantTokensKey(t.tenant, e.seq), t.id);
     if (t.expires_at) out.Put(Keyspace::kExpiry, ExpiryKey(*t.expires_at, t.id), "");
     return Status();
@@ -60,6 +70,7 @@ struct Applier {
   Status operator()(const TokenRevoked& d) const {
     TL_ASSIGN_OR_RETURN(TokenRecord t, Existing(e, out));
     DropExpiry(out, t);
+    DropLive(out, t);
     t.revoked_at = e.time;
     t.revoked_reason = d.reason;
     PutToken(out, t);
@@ -68,6 +79,7 @@ struct Applier {
   Status operator()(const TokenExpired& d) const {
     TL_ASSIGN_OR_RETURN(TokenRecord t, Existing(e, out));
     DropExpiry(out, t);
+    DropLive(out, t);
     t.expires_at = d.expires_at;
     t.expired_logged = true;
     PutToken(out, t);

@@ -332,6 +332,57 @@ TEST_CASE("DecideMint does not count an expired or a revoked token against the c
         Code::kTokenLimitReached);
 }
 
+// Counts the token records a decision reads.
+class CountingReader final : public KeyspaceReader {
+ public:
+  explicit CountingReader(const KeyspaceReader& inner) : inner_(inner) {}
+  Result<std::optional<std::string>> Get(Keyspace ks, std::string_view key) const override {
+    if (ks == Keyspace::kTokens) ++token_reads;
+    return inner_.Get(ks, key);
+  }
+  Status Scan(Keyspace ks, std::string_view prefix, std::string_view start, bool reverse,
+              const ScanVisitor& visit) const override {
+    return inner_.Scan(ks, prefix, start, reverse, visit);
+  }
+  mutable size_t token_reads = 0;
+
+ private:
+  const KeyspaceReader& inner_;
+};
+
+TEST_CASE("DecideMint and DecideDeactivate read the live tokens, not the user's whole history",
+          "[commands][mint]") {
+  World w;
+  // Three hundred tokens revoked, fifty expired and logged, two live.
+  for (int i = 0; i < 300; ++i) w.Revoke(w.Mint(kAlice));
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 5; ++i) w.Mint(kAlice, kAcme, Days(1));
+    w.clock.Advance(kDay);
+    w.Apply(DecideExpireDue(w.state, w.now(), 1000));
+  }
+  std::string kept = w.Mint(kAlice);
+  w.Mint(kAlice);
+  REQUIRE(w.state.UserTokens(kAcme, kAlice)->size() == 352);
+
+  CountingReader counting(w.mem);
+  ProjectionState state(counting);
+  auto mint = DecideMint(state, w.UserCtx(kAlice), kAlice, "a", DefaultExpiry());
+  REQUIRE(mint.ok());
+  CHECK(counting.token_reads == 2);
+
+  counting.token_reads = 0;
+  auto deactivate = DecideDeactivate(state, w.AdminCtx(), kAlice);
+  REQUIRE(deactivate.ok());
+  CHECK(deactivate->count == 2);
+  CHECK(counting.token_reads == 2);
+  // The cap still counts only active tokens, and revoking one frees a place.
+  for (int i = 0; i < 3; ++i) w.Mint(kAlice);
+  CHECK(CodeOf(DecideMint(w.state, w.UserCtx(kAlice), kAlice, "a", DefaultExpiry())) ==
+        Code::kTokenLimitReached);
+  w.Revoke(kept);
+  CHECK(DecideMint(w.state, w.UserCtx(kAlice), kAlice, "a", DefaultExpiry()).ok());
+}
+
 // ---------------------------------------------------------------------------
 // Revoke
 

@@ -309,6 +309,31 @@ TEST_CASE("projections equal a replay of the log after a randomized workload, an
   auto live = f.Dump();
   CHECK(live == f.Replay());
 
+  // user_live holds exactly the user's tokens neither revoked nor logged
+  // expired, newest first (what the cap reads instead of the whole history).
+  {
+    ProjectionState state(f.store->committed());
+    size_t in_live = 0, all = 0;
+    for (const auto& tenant : tenants) {
+      for (const auto& user : users) {
+        auto every = state.UserTokens(tenant, user);
+        auto live_only = state.LiveUserTokens(tenant, user);
+        REQUIRE(every.ok());
+        REQUIRE(live_only.ok());
+        std::vector<std::string> expected, got;
+        for (const auto& t : *every) {
+          if (!t.revoked_at && !t.expired_logged) expected.push_back(t.id);
+        }
+        for (const auto& t : *live_only) got.push_back(t.id);
+        CHECK(got == expected);
+        in_live += got.size();
+        all += every->size();
+      }
+    }
+    CHECK(in_live > 0);
+    CHECK(in_live < all);
+  }
+
   // The check's index kept live by the commit listener equals one loaded
   // from the projections, and both equal the projections.
   CHECK(f.ExpectIndexMatchesProjections(*f.index) == minted.size());
