@@ -39,36 +39,28 @@ Status ProjectionState::VisitIndex(Keyspace index, const std::string& prefix, ui
   return inner;
 }
 
+Result<std::vector<TokenRecord>> ProjectionState::AllOf(Keyspace index,
+                                                        const std::string& prefix) const {
+  std::vector<TokenRecord> out;
+  TL_RETURN_IF_ERROR(VisitIndex(index, prefix, 0, [&](TokenRecord&& t) {
+    out.push_back(std::move(t));
+    return true;
+  }));
+  return out;
+}
+
 Result<std::vector<TokenRecord>> ProjectionState::UserTokens(std::string_view tenant,
                                                              std::string_view user) const {
-  std::vector<TokenRecord> out;
-  TL_RETURN_IF_ERROR(VisitIndex(Keyspace::kUserTokens, UserTokensPrefix(tenant, user), 0,
-                                [&](TokenRecord&& t) {
-                                  out.push_back(std::move(t));
-                                  return true;
-                                }));
-  return out;
+  return AllOf(Keyspace::kUserTokens, UserTokensPrefix(tenant, user));
 }
 
 Result<std::vector<TokenRecord>> ProjectionState::LiveUserTokens(std::string_view tenant,
                                                                  std::string_view user) const {
-  std::vector<TokenRecord> out;
-  TL_RETURN_IF_ERROR(VisitIndex(Keyspace::kUserLive, UserTokensPrefix(tenant, user), 0,
-                                [&](TokenRecord&& t) {
-                                  out.push_back(std::move(t));
-                                  return true;
-                                }));
-  return out;
+  return AllOf(Keyspace::kUserLive, UserTokensPrefix(tenant, user));
 }
 
 Result<std::vector<TokenRecord>> ProjectionState::TenantTokens(std::string_view tenant) const {
-  std::vector<TokenRecord> out;
-  TL_RETURN_IF_ERROR(VisitIndex(Keyspace::kTenantTokens, TenantTokensPrefix(tenant), 0,
-                                [&](TokenRecord&& t) {
-                                  out.push_back(std::move(t));
-                                  return true;
-                                }));
-  return out;
+  return AllOf(Keyspace::kTenantTokens, TenantTokensPrefix(tenant));
 }
 
 Result<Policy> ProjectionState::PolicyOf(std::string_view tenant) const {

@@ -47,6 +47,8 @@ class ProjectionState final : public StateReader {
   // starting before `before_seq` (0: newest), while `keep` says go on.
   Status VisitIndex(Keyspace index, const std::string& prefix, uint64_t before_seq,
                     const std::function<bool(TokenRecord&&)>& keep) const;
+  // Every token record the index lists under `prefix`, newest first.
+  Result<std::vector<TokenRecord>> AllOf(Keyspace index, const std::string& prefix) const;
 
   const KeyspaceReader& reader_;
 };
