@@ -882,6 +882,31 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
     descriptors.emplace_back(std::string(KeyspaceName(static_cast<Keyspace>(i))),
                              impl->projection_options[i]);
   }
+  // The column families already there, if `path` holds a database.
+  std::vector<std::string> names;
+  if (rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok()) {
+    auto has = [&names](const std::string& name) {
+      return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    // Another application's RocksDB (a mistyped --data): never add our
+    // column families to it.
+    if (!has(kEventsCf) || !has(kMetaCf)) {
+      return Status(Code::kInvalidRequest,
+                    path + " holds a RocksDB database that is not tokenlog's (it has no events "
+                           "and meta column families); not opening it");
+    }
+    // A store written by an earlier version may lack a projection added
+    // since (only a writable open creates it): say what to do rather than
+    // RocksDB's "column family not found".
+    for (const auto& d : descriptors) {
+      if (impl->read_only && !has(d.name)) {
+        return Status(Code::kUnavailable,
+                      "the projections are not current with the log (no " + d.name +
+                          " yet: an earlier version wrote them); run `tokenlog rebuild` or "
+                          "start `tokenlog serve` on it once");
+      }
+    }
+  }
   rocksdb::Status s;
   if (mode == OpenMode::kSecondary) {
     std::string tmpl =

@@ -420,6 +420,7 @@ int RunRebuild(const RebuildFlags& f) {
   TokenProjector projector;
   auto store = EventStore::Open(f.data, OpenMode::kReadWrite, projector, clock);
   if (!store.ok()) {
+    if (store.status().code() == Code::kInvalidRequest) return Fail("rebuild", store.status().ToString());
     return Fail("rebuild", store.status().ToString() +
                                " (rebuild needs the server stopped: it takes the database lock)");
   }

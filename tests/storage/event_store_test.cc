@@ -587,3 +587,59 @@ TEST_CASE("a rebuild writes keys of any shape in byte order, the last write of e
   REQUIRE(store->Rebuild(nullptr, 500).ok());  // many, keys rewritten across them
   CHECK(stored() == expected);
 }
+
+TEST_CASE("a store lacking a projection added since opens for reading with a clear error") {
+  // An earlier version's store: every column family but user_live.
+  testing::TempDir dir;
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {"default", "events", "meta"}) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    for (size_t i = 0; i < kKeyspaceCount; ++i) {
+      auto ks = static_cast<Keyspace>(i);
+      if (ks != Keyspace::kUserLive) families.emplace_back(std::string(KeyspaceName(ks)), rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, dir.path(), families, &handles, &db).ok());
+    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  TokenProjector projector;
+  FakeClock clock(kStart);
+  for (OpenMode mode : {OpenMode::kReadOnly, OpenMode::kSecondary}) {
+    auto opened = EventStore::Open(dir.path(), mode, projector, clock);
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.status().code() == Code::kUnavailable);
+    CHECK_THAT(opened.status().detail(), Catch::Contains("user_live") &&
+                                             Catch::Contains("tokenlog rebuild"));
+  }
+  // A writable open adds it; then reading opens work.
+  REQUIRE(EventStore::Open(dir.path(), OpenMode::kReadWrite, projector, clock).ok());
+  CHECK(EventStore::Open(dir.path(), OpenMode::kReadOnly, projector, clock).ok());
+}
+
+TEST_CASE("another application's RocksDB database is refused, for writing too, and left as it was") {
+  testing::TempDir dir;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, dir.path(), &db).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "their key", "their value").ok());
+    delete db;
+  }
+  TokenProjector projector;
+  FakeClock clock(kStart);
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly, OpenMode::kSecondary}) {
+    auto opened = EventStore::Open(dir.path(), mode, projector, clock);
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.status().code() == Code::kInvalidRequest);
+    CHECK_THAT(opened.status().detail(), Catch::Contains("not tokenlog's"));
+  }
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
+  CHECK(names == std::vector<std::string>{"default"});
+}
