@@ -118,9 +118,13 @@ bool ByteReader::OptStr(std::optional<std::string>* s, bool* bad_presence) {
     s->reset();
     return true;
   }
-  std::string v;
+  std::string_view v;
   if (!Str(&v)) return false;
-  *s = std::move(v);
+  if (*s) {
+    (*s)->assign(v);  // reuses the string's memory
+  } else {
+    s->emplace(v);
+  }
   return true;
 }
 

@@ -139,20 +139,27 @@ class FieldReader {
   ByteReader r_;
 };
 
+// The alternative T of `out`, kept if it is already T (its strings' memory is
+// then reused), else a fresh one. Every field of T is decoded over it.
+template <typename T>
+T& Reuse(EventData* out) {
+  if (T* same = std::get_if<T>(out)) return *same;
+  return out->emplace<T>();
+}
+
 Status DecodeData(EventType type, FieldReader& f, EventData* out) {
   switch (type) {
     case EventType::kTokenMinted: {
-      TokenMinted d;
+      TokenMinted& d = Reuse<TokenMinted>(out);
       TL_RETURN_IF_ERROR(f.Str("token.minted label", &d.label));
       TL_RETURN_IF_ERROR(f.OptI64("token.minted expires_at", &d.expires_at));
       TL_RETURN_IF_ERROR(f.Str("token.minted hint", &d.hint));
       TL_RETURN_IF_ERROR(f.Digest32("token.minted token_sha256", &d.token_sha256));
       TL_RETURN_IF_ERROR(f.OptStr("token.minted rotated_from", &d.rotated_from));
-      *out = std::move(d);
       return Status();
     }
     case EventType::kTokenRevoked: {
-      TokenRevoked d;
+      TokenRevoked& d = Reuse<TokenRevoked>(out);
       uint8_t reason;
       TL_RETURN_IF_ERROR(f.U8("token.revoked reason", &reason));
       if (reason < 1 || reason > kMaxRevokeReason) {
@@ -161,35 +168,31 @@ Status DecodeData(EventType type, FieldReader& f, EventData* out) {
       d.reason = static_cast<RevokeReason>(reason);
       TL_RETURN_IF_ERROR(f.OptStr("token.revoked note", &d.note));
       TL_RETURN_IF_ERROR(f.OptStr("token.revoked replaced_by", &d.replaced_by));
-      *out = std::move(d);
       return Status();
     }
     case EventType::kTokenExpired: {
-      TokenExpired d;
+      TokenExpired& d = Reuse<TokenExpired>(out);
       TL_RETURN_IF_ERROR(f.I64("token.expired expires_at", &d.expires_at));
-      *out = d;
       return Status();
     }
     case EventType::kTokenExpiryShortened: {
-      TokenExpiryShortened d;
+      TokenExpiryShortened& d = Reuse<TokenExpiryShortened>(out);
       TL_RETURN_IF_ERROR(f.OptI64("token.expiry_shortened expires_at_before", &d.expires_at_before));
       TL_RETURN_IF_ERROR(f.I64("token.expiry_shortened expires_at_after", &d.expires_at_after));
       TL_RETURN_IF_ERROR(f.U64("token.expiry_shortened policy_version", &d.policy_version));
-      *out = d;
       return Status();
     }
     case EventType::kTokenUsed: {
-      TokenUsed d;
+      TokenUsed& d = Reuse<TokenUsed>(out);
       TL_RETURN_IF_ERROR(f.Str("token.used ip", &d.ip));
       TL_RETURN_IF_ERROR(f.Str("token.used user_agent", &d.user_agent));
       TL_RETURN_IF_ERROR(f.U64("token.used count", &d.count));
       TL_RETURN_IF_ERROR(f.I64("token.used first_at", &d.first_at));
       TL_RETURN_IF_ERROR(f.I64("token.used last_at", &d.last_at));
-      *out = std::move(d);
       return Status();
     }
     case EventType::kAuthDenied: {
-      AuthDenied d;
+      AuthDenied& d = Reuse<AuthDenied>(out);
       uint8_t reason;
       TL_RETURN_IF_ERROR(f.U8("auth.denied reason", &reason));
       if (reason < 1 || reason > kMaxDenyReason) {
@@ -200,31 +203,27 @@ Status DecodeData(EventType type, FieldReader& f, EventData* out) {
       TL_RETURN_IF_ERROR(f.Str("auth.denied ip", &d.ip));
       TL_RETURN_IF_ERROR(f.Str("auth.denied user_agent", &d.user_agent));
       TL_RETURN_IF_ERROR(f.U64("auth.denied count", &d.count));
-      *out = std::move(d);
       return Status();
     }
     case EventType::kTokenLookedUp: {
-      TokenLookedUp d;
+      TokenLookedUp& d = Reuse<TokenLookedUp>(out);
       TL_RETURN_IF_ERROR(f.Bool("token.looked_up found", &d.found));
-      *out = d;
       return Status();
     }
     case EventType::kPolicyChanged: {
-      PolicyChanged d;
+      PolicyChanged& d = Reuse<PolicyChanged>(out);
       TL_RETURN_IF_ERROR(f.Limits("policy.changed before", &d.before));
       TL_RETURN_IF_ERROR(f.Limits("policy.changed after", &d.after));
       TL_RETURN_IF_ERROR(f.U64("policy.changed version", &d.version));
-      *out = d;
       return Status();
     }
     case EventType::kUserDeactivated: {
-      UserDeactivated d;
+      UserDeactivated& d = Reuse<UserDeactivated>(out);
       TL_RETURN_IF_ERROR(f.U32("user.deactivated revoked_tokens", &d.revoked_tokens));
-      *out = d;
       return Status();
     }
     case EventType::kUserReactivated:
-      *out = UserReactivated{};
+      Reuse<UserReactivated>(out);
       return Status();
   }
   return Status(Code::kCorruption, "unknown event type");
@@ -250,7 +249,7 @@ std::string EncodeEvent(const Event& e) {
   return w.Release();
 }
 
-Result<Event> DecodeEvent(std::string_view bytes) {
+Status DecodeEventInto(std::string_view bytes, Event* out) {
   FieldReader f(bytes);
   uint8_t version;
   if (bytes.empty()) return Status(Code::kCorruption, "event is empty");
@@ -263,7 +262,7 @@ Result<Event> DecodeEvent(std::string_view bytes) {
   if (type < 1 || type > kMaxEventType) {
     return Status(Code::kCorruption, "unknown event type " + std::to_string(type));
   }
-  Event e;
+  Event& e = *out;
   TL_RETURN_IF_ERROR(f.U64("seq", &e.seq));
   TL_RETURN_IF_ERROR(f.I64("time", &e.time));
   TL_RETURN_IF_ERROR(f.Str("tenant", &e.tenant));
@@ -284,6 +283,12 @@ Result<Event> DecodeEvent(std::string_view bytes) {
     return Status(Code::kCorruption,
                   "event has " + std::to_string(f.remaining()) + " trailing bytes");
   }
+  return Status();
+}
+
+Result<Event> DecodeEvent(std::string_view bytes) {
+  Event e;
+  TL_RETURN_IF_ERROR(DecodeEventInto(bytes, &e));
   return e;
 }
 

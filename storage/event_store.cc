@@ -723,19 +723,34 @@ class RebuildView final : public KeyspaceWriter {
 
 // Decoded events in batches, handed from a reading thread to the thread
 // that applies them (a rebuild decodes one step ahead of apply()). Bounded:
-// the reader waits when `kDepth` batches are waiting.
+// the reader waits when `kDepth` batches are waiting. Batches go back to the
+// reader with their events, which the next events are decoded over: their
+// strings' memory is reused, not allocated by one thread and freed by the
+// other for each event.
 class DecodedBatches {
  public:
   static constexpr size_t kBatch = 4096;
   static constexpr size_t kDepth = 4;
 
-  // Reader side: false when the consumer has stopped.
-  bool Push(std::vector<Event>& batch) {
+  struct Batch {
+    std::vector<Event> events;  // the first `size` are this batch's
+    size_t size = 0;
+    // The slot for the next event (decode over it, then Commit).
+    Event& Next() {
+      if (size == events.size()) events.emplace_back();
+      return events[size];
+    }
+    void Commit() { ++size; }
+  };
+
+  // Reader side: false when the consumer has stopped. `batch` comes back
+  // empty (size 0), with a recycled batch's events when there is one.
+  bool Push(Batch& batch) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return full_.size() < kDepth || stopped_; });
     if (stopped_) return false;
     full_.push_back(std::move(batch));
-    batch.clear();
+    batch = Batch();
     if (!spare_.empty()) {
       batch = std::move(spare_.back());
       spare_.pop_back();
@@ -749,12 +764,12 @@ class DecodedBatches {
     status_ = std::move(status);
     cv_.notify_all();
   }
-  // Consumer side: the next batch into `batch` (its old contents are
-  // recycled); false when the reader is done (then see status()).
-  bool Pop(std::vector<Event>& batch) {
+  // Consumer side: the next batch into `batch` (the old one goes back to the
+  // reader); false when the reader is done (then see status()).
+  bool Pop(Batch& batch) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (batch.capacity() > 0) {
-      batch.clear();
+    if (!batch.events.empty()) {
+      batch.size = 0;
       spare_.push_back(std::move(batch));
     }
     cv_.wait(lock, [&] { return !full_.empty() || finished_; });
@@ -777,8 +792,8 @@ class DecodedBatches {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<Event>> full_;
-  std::vector<std::vector<Event>> spare_;
+  std::deque<Batch> full_;
+  std::vector<Batch> spare_;
   bool finished_ = false;
   bool stopped_ = false;
   Status status_;
@@ -1190,13 +1205,13 @@ Result<std::optional<Event>> EventStore::ReadEvent(uint64_t seq) const {
 Status EventStore::ScanDecoded(uint64_t from_seq,
                                const std::function<bool(const Event&)>& visit) const {
   Status corrupt;
+  Event e;  // each event decoded over the last one (its memory reused)
   TL_RETURN_IF_ERROR(ScanEvents(from_seq, [&](uint64_t seq, std::string_view raw) {
-    auto e = DecodeEvent(raw);
-    if (!e.ok()) {
-      corrupt = CorruptEvent(seq, e.status());
+    if (auto s = DecodeEventInto(raw, &e); !s.ok()) {
+      corrupt = CorruptEvent(seq, s);
       return false;
     }
-    return visit(*e);
+    return visit(e);
   }));
   return corrupt;
 }
@@ -1284,25 +1299,24 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   // (here), and sorting and writing the loads (the view's writer).
   DecodedBatches decoded;
   auto read_log = [&] {
-    std::vector<Event> batch;
-    batch.reserve(DecodedBatches::kBatch);
+    DecodedBatches::Batch batch;
+    batch.events.reserve(DecodedBatches::kBatch);
     Status corrupt;
     bool stopped = false;
     Status read = ScanEvents(1, [&](uint64_t seq, std::string_view raw) {
-      auto e = DecodeEvent(raw);
-      if (!e.ok()) {
-        corrupt = CorruptEvent(seq, e.status());
+      if (auto s = DecodeEventInto(raw, &batch.Next()); !s.ok()) {
+        corrupt = CorruptEvent(seq, s);
         return false;
       }
-      batch.push_back(std::move(*e));
-      if (batch.size() == DecodedBatches::kBatch && !decoded.Push(batch)) {
+      batch.Commit();
+      if (batch.size == DecodedBatches::kBatch && !decoded.Push(batch)) {
         stopped = true;
         return false;
       }
       return true;
     });
     if (read.ok()) read = corrupt;
-    if (read.ok() && !stopped && !batch.empty()) decoded.Push(batch);
+    if (read.ok() && !stopped && batch.size > 0) decoded.Push(batch);
     decoded.Finish(std::move(read));
   };
   std::thread reader;
@@ -1327,9 +1341,10 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
     }
   } join_reader{decoded, reader};
 
-  std::vector<Event> batch;
+  DecodedBatches::Batch batch;
   while (decoded.Pop(batch)) {
-    for (const Event& e : batch) {
+    for (size_t i = 0; i < batch.size; ++i) {
+      const Event& e = batch.events[i];
       TL_RETURN_IF_ERROR(projector_->Apply(e, view));
       head = LogHead{e.seq, e.hash, e.time};
       ++done;

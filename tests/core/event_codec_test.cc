@@ -5,6 +5,8 @@
 #include "core/event_codec.h"
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -556,6 +558,34 @@ TEST_CASE("damaging any single byte never yields the original event", "[event_co
   // Both outcomes occur: the sweep is not vacuous.
   CHECK(decoded_differently > 0);
   CHECK(refused > 0);
+}
+
+TEST_CASE("decoding over a used event leaves nothing of it: every field is set", "[event_codec]") {
+  // Full and bare samples of every type, and each type followed by itself
+  // with its optional fields now null, all decoded over one Event in turn.
+  std::vector<Event> sequence;
+  for (const Event& full : FullSamples()) {
+    sequence.push_back(full);
+    sequence.push_back(Bare(full.data));
+  }
+  sequence.push_back(Full(TokenMinted{"x", std::nullopt, "h", Sha256("v"), std::nullopt}));
+  sequence.push_back(Full(TokenRevoked{RevokeReason::kUser, std::nullopt, std::nullopt}));
+  sequence.push_back(Full(PolicyChanged{{std::nullopt, 90}, {std::nullopt, 7}, 4}));
+  sequence.push_back(Full(FullMinted()));
+  Event reused;
+  for (size_t round = 0; round < 2; ++round) {
+    for (const Event& e : sequence) {
+      std::string bytes = EncodeEvent(e);
+      REQUIRE(DecodeEventInto(bytes, &reused).ok());
+      CHECK(reused == e);
+    }
+    std::reverse(sequence.begin(), sequence.end());
+  }
+  // After a failed decode the event decodes over again correctly.
+  std::string good = EncodeEvent(sequence.front());
+  CHECK_FALSE(DecodeEventInto(good.substr(0, good.size() / 2), &reused).ok());
+  REQUIRE(DecodeEventInto(good, &reused).ok());
+  CHECK(reused == sequence.front());
 }
 
 }  // namespace tokenlog
