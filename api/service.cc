@@ -849,6 +849,9 @@ Reply Service::ActivityPage(const httplib::Request& req, const Call& call, bool 
     q.before_seq = *seq;
   }
   q.scan_budget = std::max<size_t>(1000, 4 * q.limit);
+  // Everything up to the head is written before the head moves (see
+  // projections/audit.h).
+  q.newest_seq = store_.head().seq;
   auto page = projections::FindAudit(
       store_.committed(), [this](uint64_t seq) { return store_.ReadEvent(seq); }, q);
   if (!page.ok()) return Reply::Problem(page.status());

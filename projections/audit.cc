@@ -152,7 +152,8 @@ Result<AuditPage> FindAudit(const KeyspaceReader& indexes, const EventFetcher& f
 
   // The scope's mints, merged into the walk of its audit index by seq. Both
   // keyspaces share the key layout prefix + seq.
-  const uint64_t below = q.before_seq > 0 ? q.before_seq : UINT64_MAX;
+  uint64_t below = q.before_seq > 0 ? q.before_seq : UINT64_MAX;
+  if (q.newest_seq < UINT64_MAX) below = std::min(below, q.newest_seq + 1);
   std::optional<Mints> mints;
   if (!wanted(EventType::kTokenMinted)) {
     mints.emplace(std::nullopt, below);
@@ -222,7 +223,7 @@ Result<AuditPage> FindAudit(const KeyspaceReader& indexes, const EventFetcher& f
   };
 
   std::string start;
-  if (q.before_seq > 0) start = prefix + EncodeU64(q.before_seq - 1);
+  if (below != UINT64_MAX) start = prefix + EncodeU64(below - 1);
   bool complete = false;
   TL_RETURN_IF_ERROR(indexes.Scan(
       index, prefix, start, /*reverse=*/true, [&](std::string_view key, std::string_view value) {

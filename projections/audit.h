@@ -40,6 +40,12 @@ struct AuditQuery {
   std::optional<int64_t> since;         // inclusive
   std::optional<int64_t> until;         // exclusive
   uint64_t before_seq = 0;              // 0: from the newest
+  // Entries above this seq are left out: the log head when the walk began.
+  // The walk reads two indexes (an audit index, and the token index its
+  // mints are in), each as of its own read; events committed between the two
+  // reads would otherwise be seen by one and not the other, and a first page
+  // could show a new mint and skip an event just older.
+  uint64_t newest_seq = UINT64_MAX;
   size_t limit = 50;
   // Index entries examined at most, so a page's cost is bounded even when
   // few entries match.

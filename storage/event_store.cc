@@ -831,11 +831,48 @@ bool LeftByFailedCreate(const std::string& name) {
          name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0;
 }
 
+// Refuses the RocksDB database at `dir` unless it is a tokenlog store: one
+// with the events and meta column families, or one whose creation was cut
+// short before they were added (then every column family is one of ours and
+// `default`, which tokenlog never writes, is empty). Another application's
+// database (a mistyped --data) must never get our column families. `names`:
+// the column families present; no database there is not refused.
+Status RefuseForeignStore(const std::string& dir, std::vector<std::string>* names) {
+  names->clear();
+  if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, names).ok()) return Status();
+  auto has = [names](std::string_view name) {
+    return std::find(names->begin(), names->end(), name) != names->end();
+  };
+  if (has(kEventsCf) && has(kMetaCf)) return Status();
+  const Status foreign(Code::kInvalidRequest,
+                       dir + " holds a RocksDB database that is not tokenlog's (it has no events "
+                             "and meta column families); not opening it");
+  for (const auto& name : *names) {
+    bool ours = name == rocksdb::kDefaultColumnFamilyName || name == kEventsCf || name == kMetaCf;
+    for (size_t i = 0; i < kKeyspaceCount && !ours; ++i) {
+      ours = name == KeyspaceName(static_cast<Keyspace>(i));
+    }
+    if (!ours) return foreign;
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Options options;
+  options.info_log = std::make_shared<StderrLogger>();
+  if (!rocksdb::DB::OpenForReadOnly(options, dir, &db).ok()) return foreign;
+  std::unique_ptr<rocksdb::DB> close(db);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  it->SeekToFirst();
+  if (it->Valid() || !it->status().ok()) return foreign;
+  return Status();
+}
+
 }  // namespace
 
 Status EventStore::CheckNewStoreDirectory(const std::string& dir,
                                           std::initializer_list<std::string_view> also_allowed) {
-  if (HoldsStore(dir)) return Status();
+  if (HoldsStore(dir)) {
+    std::vector<std::string> names;
+    return RefuseForeignStore(dir, &names);
+  }
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
   for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
@@ -899,26 +936,18 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path, Op
   }
   // The column families already there, if `path` holds a database.
   std::vector<std::string> names;
-  if (rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok()) {
-    auto has = [&names](const std::string& name) {
-      return std::find(names.begin(), names.end(), name) != names.end();
-    };
-    // Another application's RocksDB (a mistyped --data): never add our
-    // column families to it.
-    if (!has(kEventsCf) || !has(kMetaCf)) {
-      return Status(Code::kInvalidRequest,
-                    path + " holds a RocksDB database that is not tokenlog's (it has no events "
-                           "and meta column families); not opening it");
-    }
-    // A store written by an earlier version may lack a projection added
-    // since (only a writable open creates it): say what to do rather than
-    // RocksDB's "column family not found".
+  TL_RETURN_IF_ERROR(RefuseForeignStore(path, &names));
+  // A store written by an earlier version may lack a projection added
+  // since, and one whose creation was cut short may lack any (only a
+  // writable open creates them): say what to do rather than RocksDB's
+  // "column family not found".
+  if (impl->read_only && !names.empty()) {
     for (const auto& d : descriptors) {
-      if (impl->read_only && !has(d.name)) {
+      if (std::find(names.begin(), names.end(), d.name) == names.end()) {
         return Status(Code::kUnavailable,
-                      "the projections are not current with the log (no " + d.name +
-                          " yet: an earlier version wrote them); run `tokenlog rebuild` or "
-                          "start `tokenlog serve` on it once");
+                      "the store has no " + d.name + " column family yet (an earlier version "
+                      "wrote it, or its creation was cut short); run `tokenlog rebuild` or start "
+                      "`tokenlog serve` on it once");
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <rocksdb/db.h>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -340,6 +341,38 @@ TEST_CASE("serve binary: without --dev and without a JWT key start-up stops with
   CHECK(out.find("listening") == std::string::npos);
   CHECK(err.find("--dev") != std::string::npos);
   CHECK(!std::filesystem::exists(std::filesystem::path(data.path()) / "dev-jwt.secret"));
+}
+
+TEST_CASE("serve binary: --dev on another application's RocksDB stops with a message and writes "
+          "nothing there", "[serve][binary]") {
+  TempDir data;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, data.path(), &db).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "their key", "their value").ok());
+    delete db;
+  }
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(data.path())) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const auto before = listing();
+  Child server({"serve", "--dev", "--data", data.path(), "--listen", "127.0.0.1:0"});
+  std::string out = server.ReadAll();
+  int status = server.Wait();
+  std::string err = server.Stderr();
+  INFO("stdout: " << out << "\nstderr: " << err);
+  CHECK(WIFEXITED(status));
+  CHECK(!ExitedZero(status));
+  CHECK(out.find("listening") == std::string::npos);
+  CHECK(err.find("not tokenlog's") != std::string::npos);
+  CHECK(listing() == before);  // no dev-jwt.secret, no column families' files
 }
 
 TEST_CASE("serve binary: a second server on an address in use stops with a message",

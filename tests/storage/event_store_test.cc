@@ -613,7 +613,7 @@ TEST_CASE("a store lacking a projection added since opens for reading with a cle
     auto opened = EventStore::Open(dir.path(), mode, projector, clock);
     REQUIRE_FALSE(opened.ok());
     CHECK(opened.status().code() == Code::kUnavailable);
-    CHECK_THAT(opened.status().detail(), Catch::Contains("user_live") &&
+    CHECK_THAT(opened.status().detail(), Catch::Contains("no user_live") &&
                                              Catch::Contains("tokenlog rebuild"));
   }
   // A writable open adds it; then reading opens work.
@@ -633,6 +633,10 @@ TEST_CASE("another application's RocksDB database is refused, for writing too, a
   }
   TokenProjector projector;
   FakeClock clock(kStart);
+  // What serve checks before it writes anything (its dev key) into the directory.
+  auto check = EventStore::CheckNewStoreDirectory(dir.path(), {});
+  CHECK(check.code() == Code::kInvalidRequest);
+  CHECK_THAT(check.detail(), Catch::Contains("not tokenlog's"));
   for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly, OpenMode::kSecondary}) {
     auto opened = EventStore::Open(dir.path(), mode, projector, clock);
     REQUIRE_FALSE(opened.ok());
@@ -642,4 +646,34 @@ TEST_CASE("another application's RocksDB database is refused, for writing too, a
   std::vector<std::string> names;
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
   CHECK(names == std::vector<std::string>{"default"});
+}
+
+TEST_CASE("a store whose creation was cut short before its column families opens and is completed") {
+  // RocksDB writes CURRENT with `default` first, then adds the column
+  // families one by one: a store killed in between has some or none of ours.
+  for (bool with_events : {false, true}) {
+    testing::TempDir dir;
+    {
+      rocksdb::DBOptions options;
+      options.create_if_missing = true;
+      options.create_missing_column_families = true;
+      std::vector<rocksdb::ColumnFamilyDescriptor> families = {{"default", {}}};
+      if (with_events) families.emplace_back("events", rocksdb::ColumnFamilyOptions());
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      rocksdb::DB* db = nullptr;
+      REQUIRE(rocksdb::DB::Open(options, dir.path(), families, &handles, &db).ok());
+      for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+      delete db;
+    }
+    INFO("with events: " << with_events);
+    CHECK(EventStore::CheckNewStoreDirectory(dir.path(), {}).ok());
+    TokenProjector projector;
+    FakeClock clock(kStart);
+    auto reading = EventStore::Open(dir.path(), OpenMode::kReadOnly, projector, clock);
+    REQUIRE_FALSE(reading.ok());
+    CHECK_THAT(reading.status().detail(), Catch::Contains("tokenlog serve"));
+    auto writing = EventStore::Open(dir.path(), OpenMode::kReadWrite, projector, clock);
+    REQUIRE(writing.ok());
+    CHECK((*writing)->head().seq == 0);
+  }
 }
