@@ -52,20 +52,21 @@ struct Store {
   }
 };
 
-// A token.minted for `user`, with a fresh id.
+// A token.minted for `user`, for a fresh value, as the service mints one
+// (the id derived from the value's digest).
 Event Minted(SeededRandom& random, const std::string& user, int64_t time) {
   Event e;
   e.time = time;
   e.tenant = "acme";
   e.actor = Actor{ActorRole::kUser, user, "127.0.0.1"};
   e.user = user;
-  std::string id = NewTokenId(random).value();
-  e.token_id = id;
+  std::string value = GenerateTokenValue(random).value();
   TokenMinted d;
   d.label = "bench token";
   d.expires_at = time + 90 * kMillisPerDay;
-  d.hint = "tlp_\xE2\x80\xA6" + id.substr(id.size() - 4);
-  d.token_sha256 = Sha256(id);
+  d.hint = TokenHint(value);
+  d.token_sha256 = Sha256(value);
+  e.token_id = TokenIdOf(d.token_sha256);
   e.data = d;
   return e;
 }

@@ -73,12 +73,12 @@ int main(int argc, char** argv) {
         e.tenant = "acme";
         e.actor = Actor{ActorRole::kUser, user, "127.0.0.1"};
         e.user = user;
-        e.token_id = NewTokenId(random).value();
         TokenMinted d;
         d.label = "bench";
         d.expires_at = now + 90 * kMillisPerDay;
         d.hint = TokenHint(value);
         d.token_sha256 = Sha256(value);
+        e.token_id = TokenIdOf(d.token_sha256);
         e.data = d;
         events.push_back(std::move(e));
         if (k % (tokens / kSample + 1) == 0 && sample.size() < kSample) {

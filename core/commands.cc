@@ -63,12 +63,12 @@ Result<NewToken> MintEvent(const CommandContext& ctx, std::string_view user, std
                            std::optional<int64_t> expires_at,
                            std::optional<std::string> rotated_from) {
   TL_ASSIGN_OR_RETURN(std::string value, GenerateTokenValue(*ctx.random));
-  TL_ASSIGN_OR_RETURN(std::string id, NewTokenId(*ctx.random));
   TokenMinted data;
   data.label = std::move(label);
   data.expires_at = expires_at;
   data.hint = TokenHint(value);
   data.token_sha256 = Sha256(value);
+  std::string id = TokenIdOf(data.token_sha256);
   data.rotated_from = std::move(rotated_from);
   Event e = NewEvent(ctx, std::string(user), id, std::move(data));
   return NewToken{std::move(id), std::move(value), std::move(e)};

@@ -152,6 +152,40 @@ Result<std::string> NewTokenId(RandomSource& random) {
   return id;
 }
 
+namespace {
+
+// The 16 base62 chars after "tok_" of TokenIdOf(digest).
+std::array<char, kTokenIdRandomLength> DerivedIdChars(const Digest& digest) {
+  std::array<char, kTokenIdRandomLength> out{};
+  for (size_t half = 0; half < 2; ++half) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v = v << 8 | digest[half * 8 + i];
+    for (size_t i = 8; i > 0; --i) {
+      out[half * 8 + i - 1] = kBase62Alphabet[v % 62];
+      v /= 62;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TokenIdOf(const Digest& digest) {
+  const auto chars = DerivedIdChars(digest);
+  std::string id(kTokenIdPrefix);
+  id.append(chars.data(), chars.size());
+  return id;
+}
+
+bool IsTokenIdOf(std::string_view id, const Digest& digest) {
+  if (id.size() != kTokenIdPrefix.size() + kTokenIdRandomLength ||
+      id.substr(0, kTokenIdPrefix.size()) != kTokenIdPrefix) {
+    return false;
+  }
+  const auto chars = DerivedIdChars(digest);
+  return id.substr(kTokenIdPrefix.size()) == std::string_view(chars.data(), chars.size());
+}
+
 bool IsValidTokenId(std::string_view id) {
   return id.size() == kTokenIdPrefix.size() + kTokenIdRandomLength &&
          id.substr(0, kTokenIdPrefix.size()) == kTokenIdPrefix &&

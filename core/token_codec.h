@@ -13,6 +13,13 @@
 // The checksum lets the service (and secret scanners) reject a mistyped value
 // without touching storage. A token id is "tok_" followed by 16 base62 chars.
 //
+// A token minted since schema 5 has the id derived from its value's SHA-256
+// (TokenIdOf), so that a value or a digest finds its token with one point
+// read of the token records and needs no hash index of its own. Ids minted
+// before were random (NewTokenId): the projections keep a hash index entry
+// for those alone. The id reveals 95 bits of the digest, never the value:
+// inverting SHA-256 for a 178-bit random value is as hard with them.
+//
 // Random chars are drawn without bias: bytes >= 248 (= 4 * 62) are rejected,
 // the rest taken modulo 62.
 //
@@ -26,6 +33,7 @@
 #include <string_view>
 
 #include "core/random.h"
+#include "core/sha256.h"
 #include "core/status.h"
 
 namespace tokenlog {
@@ -61,9 +69,17 @@ Status ValidateTokenValue(std::string_view value);
 // it when shorter), so a person can tell tokens apart.
 std::string TokenHint(std::string_view value);
 
-// A fresh token id: "tok_" + 16 base62 chars. Returns kUnavailable if the
-// random source fails.
+// A fresh random token id: "tok_" + 16 base62 chars. Returns kUnavailable
+// if the random source fails. (What ids were before schema 5; tests and
+// benchmarks use it to make such tokens.)
 Result<std::string> NewTokenId(RandomSource& random);
+
+// The id of the token whose value has SHA-256 `digest`: "tok_" + 16 base62
+// chars, the two halves of the digest's first 16 bytes (big-endian) written
+// as 8 base62 digits each (62^8 < 2^64; modulo 62^8, a bias of 1e-5).
+std::string TokenIdOf(const Digest& digest);
+// True when `id` == TokenIdOf(digest), without allocating.
+bool IsTokenIdOf(std::string_view id, const Digest& digest);
 
 // True when `id` is "tok_" followed by exactly 16 base62 chars.
 bool IsValidTokenId(std::string_view id);

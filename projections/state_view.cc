@@ -1,6 +1,7 @@
 #include "projections/state_view.h"
 
 #include "core/bytes.h"
+#include "core/token_codec.h"
 #include "projections/records.h"
 
 namespace tokenlog::projections {
@@ -13,6 +14,11 @@ Result<std::optional<TokenRecord>> ProjectionState::Token(std::string_view token
 }
 
 Result<std::optional<std::string>> ProjectionState::TokenIdByHash(const Digest& sha256) const {
+  // The id derived from the digest (every token minted since schema 5),
+  // then the hash index (the random ids minted before).
+  std::string derived = TokenIdOf(sha256);
+  TL_ASSIGN_OR_RETURN(std::optional<TokenRecord> t, Token(derived));
+  if (t && t->sha256 == sha256) return std::optional<std::string>(std::move(derived));
   return reader_.Get(Keyspace::kTokenHash, HashKey(sha256));
 }
 

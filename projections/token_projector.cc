@@ -1,5 +1,6 @@
 #include "projections/token_projector.h"
 
+#include "core/token_codec.h"
 #include "projections/audit.h"
 #include "projections/records.h"
 #include "projections/state_view.h"
@@ -59,7 +60,10 @@ struct Applier {
     t.created_at = e.time;
     t.expires_at = d.expires_at;
     PutToken(out, t);
-    out.Put(Keyspace::kTokenHash, HashKey(t.sha256), t.id);
+    // A token's id is derived from its digest since schema 5: the digest
+    // finds it in `tokens` (ProjectionState::TokenIdByHash). Only an id
+    // minted before (random) needs the hash index.
+    if (!IsTokenIdOf(t.id, t.sha256)) out.Put(Keyspace::kTokenHash, HashKey(t.sha256), t.id);
     std::string user_key = UserTokensKey(t.tenant, t.user, e.seq);
     out.Put(Keyspace::kUserTokens, user_key, t.id);
     out.Put(Keyspace::kUserLive, user_key, t.id);

@@ -252,5 +252,35 @@ TEST_CASE("Token ids are tok_ and 16 base62 chars", "[token_codec]") {
   CHECK_FALSE(IsValidTokenId(std::string("tok_0123456789abcde\0", 20)));
 }
 
+TEST_CASE("TokenIdOf derives a valid id from a digest, and IsTokenIdOf recognises it",
+          "[token_codec]") {
+  // Computed independently (Python: each 8-byte half of SHA-256("abc"),
+  // big-endian, modulo 62^8, as 8 base62 digits).
+  CHECK(TokenIdOf(Sha256("abc")) == "tok_NUjK18PaiTfBOixP");
+  SeededRandom random(5);
+  std::set<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    Result<std::string> value = GenerateTokenValue(random);
+    REQUIRE(value.ok());
+    const Digest d = Sha256(*value);
+    const std::string id = TokenIdOf(d);
+    CHECK(IsValidTokenId(id));
+    CHECK(id == TokenIdOf(d));
+    CHECK(IsTokenIdOf(id, d));
+    ids.insert(id);
+    // Not the id of another digest, nor a random id, nor a near miss.
+    CHECK_FALSE(IsTokenIdOf(id, Sha256(*value + "x")));
+    Result<std::string> random_id = NewTokenId(random);
+    REQUIRE(random_id.ok());
+    CHECK_FALSE(IsTokenIdOf(*random_id, d));
+    std::string other = id;
+    other.back() = other.back() == 'a' ? 'b' : 'a';
+    CHECK_FALSE(IsTokenIdOf(other, d));
+    CHECK_FALSE(IsTokenIdOf(id.substr(0, id.size() - 1), d));
+    CHECK_FALSE(IsTokenIdOf("tak_" + id.substr(4), d));
+  }
+  CHECK(ids.size() == 200);
+}
+
 }  // namespace
 }  // namespace tokenlog

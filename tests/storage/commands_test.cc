@@ -1037,6 +1037,56 @@ TEST_CASE("DecideLookup of another tenant's or an unknown value logs found false
   CHECK(home->token_id.has_value());
 }
 
+TEST_CASE("A minted token's id comes from its digest and needs no hash index row, while a random id "
+          "from before keeps one and is still found",
+          "[commands][lookup]") {
+  World w;
+  std::string value;
+  std::string id = w.Mint(kAlice, kAcme, DefaultExpiry(), "Laptop", &value);
+  const Digest digest = Sha256(value);
+  CHECK(id == TokenIdOf(digest));
+  CHECK(w.mem.keyspace(Keyspace::kTokenHash).empty());
+  auto found = w.state.TokenIdByHash(digest);
+  REQUIRE(found.ok());
+  CHECK(*found == std::optional<std::string>(id));
+
+  // A token.minted of schema 4 or before: a random id, which the digest
+  // does not derive; its hash index row finds it. The id is chosen to be
+  // the one another value's digest derives, so that a lookup of that value
+  // meets a token whose digest is not its own and must not name it.
+  SeededRandom random(77);
+  const std::string old_value = GenerateTokenValue(random).value();
+  const std::string other_value = GenerateTokenValue(random).value();
+  Event e;
+  e.seq = ++w.last_seq;
+  e.time = w.now();
+  e.tenant = kAcme;
+  e.actor = Actor{ActorRole::kUser, kBob, "203.0.113.7"};
+  e.user = kBob;
+  e.token_id = TokenIdOf(Sha256(other_value));
+  TokenMinted d;
+  d.label = "old";
+  d.hint = TokenHint(old_value);
+  d.token_sha256 = Sha256(old_value);
+  e.data = d;
+  REQUIRE(w.projector.Apply(e, w.mem).ok());
+  CHECK(w.mem.keyspace(Keyspace::kTokenHash).size() == 1);
+
+  auto old = w.state.TokenIdByHash(Sha256(old_value));
+  REQUIRE(old.ok());
+  CHECK(*old == e.token_id);
+  auto lookup = DecideLookup(w.state, w.AdminCtx(), old_value);
+  REQUIRE(lookup.ok());
+  CHECK(lookup->token_id == e.token_id);
+
+  auto other = w.state.TokenIdByHash(Sha256(other_value));
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->has_value());
+  auto other_lookup = DecideLookup(w.state, w.AdminCtx(), other_value);
+  REQUIRE(other_lookup.ok());
+  CHECK_FALSE(other_lookup->token_id.has_value());
+}
+
 // ---------------------------------------------------------------------------
 // Expiry sweep
 
