@@ -440,13 +440,21 @@ Status Service::FlushUsage(bool everything) {
 }
 
 Result<uint32_t> Service::ExpireDue() {
+  // The candidates come from the check's index, read here on the sweeper's
+  // thread (a scan of it, when anything can be due, would otherwise hold up
+  // every write); the decision re-reads each token in the writer, so one
+  // revoked meanwhile is skipped, and one that became due meanwhile waits
+  // for the next round.
+  constexpr size_t kBatch = 500;
   uint32_t total = 0;
   for (;;) {
+    std::vector<std::string> due = auth_index_.DueForExpiry(clock_.NowMillis(), kBatch);
+    if (due.empty()) return total;
     TL_ASSIGN_OR_RETURN(Decision d, Run([&](const StateReader& s, int64_t now) {
-                          return DecideExpireDue(s, now, 500);
+                          return DecideExpireDue(s, now, due);
                         }));
     total += static_cast<uint32_t>(d.events.size());
-    if (d.events.size() < 500) return total;
+    if (due.size() < kBatch || d.events.empty()) return total;
   }
 }
 

@@ -62,7 +62,8 @@ class Service {
   static bool IsCheck(const httplib::Request& req);
 
   // Appends token.expired for tokens past their expiry, in batches, until
-  // none is due. Returns how many were expired.
+  // none is due. Returns how many were expired. The candidates come from the
+  // check's index: call Start() first.
   Result<uint32_t> ExpireDue();
 
   // Appends the token.used and auth.denied events that are due (every

@@ -236,6 +236,11 @@ Result<Decision> DecideLookup(const StateReader& state, const CommandContext& ct
 
 Result<Decision> DecideExpireDue(const StateReader& state, int64_t now, size_t limit) {
   TL_ASSIGN_OR_RETURN(std::vector<std::string> due, state.DueForExpiry(now, limit));
+  return DecideExpireDue(state, now, due);
+}
+
+Result<Decision> DecideExpireDue(const StateReader& state, int64_t now,
+                                 const std::vector<std::string>& due) {
   Decision d;
   CommandContext ctx;
   ctx.now = now;

@@ -102,7 +102,12 @@ Result<Decision> DecideReactivate(const StateReader& state, const CommandContext
 Result<Decision> DecideLookup(const StateReader& state, const CommandContext& ctx,
                               std::string_view value);
 
-// token.expired for up to `limit` tokens past their expiry (actor system).
+// token.expired (actor system) for each of `candidates` that is past its
+// expiry and neither revoked nor logged expired in `state`; the others are
+// skipped, so candidates read from an index a little behind are safe.
+Result<Decision> DecideExpireDue(const StateReader& state, int64_t now,
+                                 const std::vector<std::string>& candidates);
+// The same for state.DueForExpiry(now, limit).
 Result<Decision> DecideExpireDue(const StateReader& state, int64_t now, size_t limit);
 
 }  // namespace tokenlog

@@ -25,12 +25,15 @@ namespace tokenlog {
 // only. kCount is not a keyspace.
 enum class Keyspace : uint8_t {
   kTokens = 0,     // token id -> TokenRecord
-  kTokenHash,      // sha256 (32 bytes) -> token id
+  kTokenHash,      // sha256 (32 bytes) -> token id, only for ids not derived from the
+                   // digest (random ids, minted before schema 5; core/token_codec.h)
   kUserTokens,     // tenant \0 user \0 mint_seq:u64 -> token id
   kTenantTokens,   // tenant \0 mint_seq:u64 -> token id
   kPolicies,       // tenant -> Policy
   kUsers,          // tenant \0 user -> deactivation record
-  kExpiry,         // expires_at:u64 token id -> "" (active tokens with an expiry)
+  kExpiry,         // nothing since schema 6 (it was expires_at:u64 token id -> "" for
+                   // active tokens): the server's sweeper asks its in-memory index.
+                   // Kept so that existing stores open; a rebuild empties it.
   kAuditTenant,    // tenant \0 seq:u64 -> type:u8 time:i64
   kAuditUser,      // tenant \0 user \0 seq:u64 -> type:u8 time:i64 (actor or subject)
   kAuditToken,     // tenant \0 token id \0 seq:u64 -> type:u8 time:i64
@@ -92,8 +95,11 @@ class StateReader {
   virtual Result<std::vector<TokenRecord>> TenantTokens(std::string_view tenant) const = 0;
   virtual Result<Policy> PolicyOf(std::string_view tenant) const = 0;
   virtual Result<bool> IsDeactivated(std::string_view tenant, std::string_view user) const = 0;
-  // Ids of tokens with expires_at <= now and no token.expired event yet,
-  // oldest expiry first, at most `limit`.
+  // Ids of tokens with expires_at <= now, neither revoked nor logged expired,
+  // the earliest expiry first (then by id), at most `limit`. No projection
+  // orders tokens by expiry (since schema 6): ProjectionState scans every
+  // token record, which suits tests and tools; the server asks its
+  // in-memory index instead (AuthIndex::DueForExpiry).
   virtual Result<std::vector<std::string>> DueForExpiry(int64_t now, size_t limit) const = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <new>
 #include <thread>
 #include <type_traits>
+#include <utility>
 
 #include "core/token_codec.h"
 #include "projections/records.h"
@@ -193,6 +194,9 @@ Status AuthIndex::OnWrite(Keyspace ks, std::string_view key,
     if (!value) return Status();
     TL_ASSIGN_OR_RETURN(TokenRecordView record, DecodeTokenRecordView(*value));
     Upsert(record);
+    if (record.expires_at && !record.revoked_at && !record.expired_logged) {
+      NoteExpiry(*record.expires_at);
+    }
     return Status();
   }
   if (ks == Keyspace::kUsers) {
@@ -218,6 +222,7 @@ Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
   constexpr std::string_view kSplit = "tok_V";
   std::array<Status, 2> status;
   std::array<size_t, 2> live{};
+  std::array<int64_t, 2> earliest{kNoExpiry, kNoExpiry};
   auto load = [&](size_t part) {
     Status bad;
     Status scanned = reader.Scan(
@@ -231,7 +236,10 @@ Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
             return false;
           }
           Upsert(*record);
-          if (!record->revoked_at && !record->expired_logged) ++live[part];
+          if (!record->revoked_at && !record->expired_logged) {
+            ++live[part];
+            earliest[part] = std::min(earliest[part], record->expires_at.value_or(kNoExpiry));
+          }
           return true;
         });
     status[part] = scanned.ok() ? bad : scanned;
@@ -240,7 +248,51 @@ Result<size_t> AuthIndex::Load(const KeyspaceReader& reader) {
   load(0);
   other.join();
   for (const Status& s : status) TL_RETURN_IF_ERROR(s);
+  NoteExpiry(std::min(earliest[0], earliest[1]));
   return live[0] + live[1];
+}
+
+void AuthIndex::NoteExpiry(int64_t expires_at) {
+  std::lock_guard lock(expiry_mu_);
+  earliest_expiry_ = std::min(earliest_expiry_, expires_at);
+  ++expiry_notes_;
+}
+
+std::vector<std::string> AuthIndex::DueForExpiry(int64_t now, size_t limit) {
+  uint64_t notes = 0;
+  {
+    std::lock_guard lock(expiry_mu_);
+    if (now < earliest_expiry_) return {};
+    notes = expiry_notes_;
+  }
+  // A slot written after its shard was scanned was noted (OnWrite notes
+  // after Upsert), so the bound below stays a lower bound.
+  std::vector<std::pair<int64_t, std::array<char, 16>>> due;
+  int64_t earliest = kNoExpiry;
+  for (size_t i = 0; i < kShards; ++i) {
+    std::shared_lock lock(shards_[i].mu);
+    for (const Slot& slot : shards_[i].slots) {
+      if (!slot.owner_bits || slot.revoked() || slot.expired_logged() ||
+          slot.expires_at == kNoExpiry) {
+        continue;
+      }
+      earliest = std::min(earliest, slot.expires_at);
+      if (slot.expires_at <= now) due.emplace_back(slot.expires_at, slot.id_tail);
+    }
+  }
+  {
+    std::lock_guard lock(expiry_mu_);
+    earliest_expiry_ = notes == expiry_notes_ ? earliest : std::min(earliest, earliest_expiry_);
+  }
+  const size_t n = std::min(limit, due.size());
+  std::partial_sort(due.begin(), due.begin() + static_cast<std::ptrdiff_t>(n), due.end());
+  std::vector<std::string> ids;
+  ids.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    ids.emplace_back(kTokenIdPrefix);
+    ids.back().append(due[i].second.data(), due[i].second.size());
+  }
+  return ids;
 }
 
 void AuthIndex::Grow(Shard& shard, size_t slots) {

@@ -92,6 +92,15 @@ class AuthIndex {
 
   std::optional<Match> Find(const Digest& sha256) const;
 
+  // Up to `limit` ids of tokens neither revoked nor logged expired whose
+  // expiry is at or before `now`, the earliest expiry first (then by id):
+  // what the expiry sweeper logs next (no projection orders tokens by expiry
+  // since schema 6). It scans every slot, but only once `now` reaches a
+  // lower bound on the live tokens' expiries that each scan recomputes and
+  // each write of a live token with an expiry lowers: while nothing can be
+  // due it costs one lock. Safe to call while a writer runs.
+  std::vector<std::string> DueForExpiry(int64_t now, size_t limit);
+
   size_t size() const;
 
  private:
@@ -132,6 +141,8 @@ class AuthIndex {
   };
 
   void Upsert(const TokenRecordView& record);
+  // Lowers the expiry bound to `expires_at` if that is earlier.
+  void NoteExpiry(int64_t expires_at);
   Owner* InternOwner(std::string_view tenant, std::string_view user);
   Shard& ShardOf(const Digest& d) const;
   // The index of the slot holding `d`, or of the empty slot where it goes.
@@ -177,6 +188,14 @@ class AuthIndex {
   };
   OwnerArena owner_arena_;
   std::unique_ptr<OwnerShard[]> owner_shards_;
+
+  // No token neither revoked nor logged expired expires before
+  // earliest_expiry_ (a lower bound; INT64_MAX: none has an expiry).
+  // expiry_notes_ counts NoteExpiry() calls, so that a scan can tell whether
+  // a write lowered the bound while it ran (then it keeps the lower one).
+  std::mutex expiry_mu_;
+  int64_t earliest_expiry_ = INT64_MAX;  // GUARDED_BY(expiry_mu_)
+  uint64_t expiry_notes_ = 0;            // GUARDED_BY(expiry_mu_)
 };
 
 }  // namespace tokenlog::projections

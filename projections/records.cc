@@ -50,9 +50,6 @@ std::string TenantTokensKey(std::string_view tenant, uint64_t mint_seq) {
 std::string UsersKey(std::string_view tenant, std::string_view user) {
   return Concat({tenant, user}, 1);
 }
-std::string ExpiryKey(int64_t expires_at, std::string_view token_id) {
-  return Concat({U64Bytes(static_cast<uint64_t>(expires_at)), token_id}, 0);
-}
 std::string HashKey(const Digest& sha256) {
   return std::string(reinterpret_cast<const char*>(sha256.data()), sha256.size());
 }

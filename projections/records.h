@@ -3,14 +3,15 @@
 // Key grammar (integers big-endian, so keys sort numerically; tenant ids and
 // usernames never contain \0):
 //   tokens         token_id
-//   token_hash     sha256:byte[32]
+//   token_hash     sha256:byte[32], only for a token whose id is not derived
+//                  from its digest (random ids, minted before schema 5)
 //   user_tokens    tenant \0 user \0 mint_seq:u64
 //   user_live      the same (UserTokensKey), for the tokens neither revoked
 //                  nor logged expired
 //   tenant_tokens  tenant \0 mint_seq:u64
 //   policies       tenant
 //   users          tenant \0 user
-//   expiry         expires_at:u64 token_id
+//   expiry         nothing since schema 6 (see core/ports.h)
 //   audit_*        see projections/audit.h
 //
 // Value grammar (see core/bytes.h for str, opt_str, opt_i64):
@@ -25,7 +26,6 @@
 //   users value  := version:u8 (=0x01) deactivated_seq:u64
 //   token_hash value, user_tokens value, user_live value,
 //   tenant_tokens value := token_id
-//   expiry value := empty
 #pragma once
 
 #include <cstdint>
@@ -44,7 +44,6 @@ std::string UserTokensKey(std::string_view tenant, std::string_view user, uint64
 std::string TenantTokensPrefix(std::string_view tenant);
 std::string TenantTokensKey(std::string_view tenant, uint64_t mint_seq);
 std::string UsersKey(std::string_view tenant, std::string_view user);
-std::string ExpiryKey(int64_t expires_at, std::string_view token_id);
 std::string HashKey(const Digest& sha256);
 
 std::string EncodeTokenRecord(const TokenRecord& record);

@@ -1,5 +1,8 @@
 #include "projections/state_view.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "core/bytes.h"
 #include "core/token_codec.h"
 #include "projections/records.h"
@@ -82,15 +85,31 @@ Result<bool> ProjectionState::IsDeactivated(std::string_view tenant, std::string
 }
 
 Result<std::vector<std::string>> ProjectionState::DueForExpiry(int64_t now, size_t limit) const {
-  std::vector<std::string> out;
-  TL_RETURN_IF_ERROR(reader_.Scan(Keyspace::kExpiry, "", "", /*reverse=*/false,
-                                  [&](std::string_view key, std::string_view) {
-                                    if (key.size() < 8) return false;
-                                    auto at = static_cast<int64_t>(DecodeU64(key));
-                                    if (at > now || out.size() >= limit) return false;
-                                    out.emplace_back(key.substr(8));
+  // Every token record: no projection orders tokens by expiry (the server
+  // asks its in-memory index instead, see core/ports.h).
+  std::vector<std::pair<int64_t, std::string>> due;
+  Status bad;
+  TL_RETURN_IF_ERROR(reader_.Scan(Keyspace::kTokens, "", "", /*reverse=*/false,
+                                  [&](std::string_view key, std::string_view value) {
+                                    auto t = DecodeTokenRecordView(value);
+                                    if (!t.ok()) {
+                                      bad = Status(Code::kCorruption,
+                                                   "token record " + std::string(key) + ": " +
+                                                       t.status().detail());
+                                      return false;
+                                    }
+                                    if (t->expires_at && *t->expires_at <= now &&
+                                        !t->revoked_at && !t->expired_logged) {
+                                      due.emplace_back(*t->expires_at, std::string(key));
+                                    }
                                     return true;
                                   }));
+  TL_RETURN_IF_ERROR(bad);
+  const size_t n = std::min(limit, due.size());
+  std::partial_sort(due.begin(), due.begin() + static_cast<std::ptrdiff_t>(n), due.end());
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.push_back(std::move(due[i].second));
   return out;
 }
 

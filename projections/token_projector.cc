@@ -13,11 +13,6 @@ void PutToken(KeyspaceWriter& out, const TokenRecord& t) {
   out.Put(Keyspace::kTokens, t.id, EncodeTokenRecord(t));
 }
 
-// Keeps the expiry index equal to { active tokens with an expiry }.
-void DropExpiry(KeyspaceWriter& out, const TokenRecord& t) {
-  if (t.expires_at) out.Delete(Keyspace::kExpiry, ExpiryKey(*t.expires_at, t.id));
-}
-
 // Keeps user_live equal to { tokens neither revoked nor logged expired }:
 // `t` (as it was before the event) leaves it.
 void DropLive(KeyspaceWriter& out, const TokenRecord& t) {
@@ -68,12 +63,10 @@ struct Applier {
     out.Put(Keyspace::kUserTokens, user_key, t.id);
     out.Put(Keyspace::kUserLive, user_key, t.id);
     out.Put(Keyspace::kTenantTokens, TenantTokensKey(t.tenant, e.seq), t.id);
-    if (t.expires_at) out.Put(Keyspace::kExpiry, ExpiryKey(*t.expires_at, t.id), "");
     return Status();
   }
   Status operator()(const TokenRevoked& d) const {
     TL_ASSIGN_OR_RETURN(TokenRecord t, Existing(e, out));
-    DropExpiry(out, t);
     DropLive(out, t);
     t.revoked_at = e.time;
     t.revoked_reason = d.reason;
@@ -82,7 +75,6 @@ struct Applier {
   }
   Status operator()(const TokenExpired& d) const {
     TL_ASSIGN_OR_RETURN(TokenRecord t, Existing(e, out));
-    DropExpiry(out, t);
     DropLive(out, t);
     t.expires_at = d.expires_at;
     t.expired_logged = true;
@@ -91,11 +83,7 @@ struct Applier {
   }
   Status operator()(const TokenExpiryShortened& d) const {
     TL_ASSIGN_OR_RETURN(TokenRecord t, Existing(e, out));
-    DropExpiry(out, t);
     t.expires_at = d.expires_at_after;
-    if (!t.revoked_at && !t.expired_logged) {
-      out.Put(Keyspace::kExpiry, ExpiryKey(d.expires_at_after, t.id), "");
-    }
     PutToken(out, t);
     return Status();
   }

@@ -37,7 +37,7 @@ constexpr const char* kHeadKey = "head";
 constexpr const char* kSchemaKey = "projection_schema";
 constexpr const char* kPagingKey = "paging_key";
 // Bump when a projection's layout or apply() changes: the next open rebuilds.
-constexpr uint64_t kProjectionSchema = 5;
+constexpr uint64_t kProjectionSchema = 6;
 constexpr size_t kMaxGroup = 512;
 constexpr uint64_t kRebuildChunk = 8192;     // events per batch when copying a log
 // Keyspaces read by key (Get); the others are only scanned by prefix.
