@@ -426,33 +426,28 @@ class RebuildView final : public KeyspaceWriter {
         }
         return a.arrival < b.arrival;
       };
-      if (!std::is_sorted(rows_.begin(), rows_.end(), before)) {
-        std::sort(rows_.begin(), rows_.end(), before);
-      }
-      // Sorted rows address the arena in random order: fetch a few rows
-      // ahead (waiting on each miss was a tenth of a rebuild). Fetching
-      // every line of a value, 16 rows ahead, made no difference in A/B runs
-      // on a quiet machine, though copying `tokens` values into blocks is a
-      // quarter of the writers' samples in perf.
-      constexpr size_t kAhead = 8;
-      auto prefetch = [this](const Row& r) {
-        if (r.value_len != kDeleted && r.value_len > 0) {
-          __builtin_prefetch(arena_.get() + r.value_off);
-          if (r.value_len > 64) __builtin_prefetch(arena_.get() + r.value_off + 64);
-        }
-        if (r.key_len > kHead) __builtin_prefetch(arena_.get() + r.key_off);
-      };
-      for (size_t i = 0; i < std::min(kAhead, rows_.size()); ++i) prefetch(rows_[i]);
+      const bool arrived_sorted = std::is_sorted(rows_.begin(), rows_.end(), before);
+      if (!arrived_sorted) std::sort(rows_.begin(), rows_.end(), before);
+      // Rows that arrived sorted read the arena in order. Sorted ones address
+      // it in random order: their values are first gathered in key order by
+      // a tight loop, which keeps many cache misses in flight, and then
+      // written from there in sequence. (Prefetching a few rows ahead in the
+      // writing loop instead left a quarter of the writers' time in copies
+      // waiting on the arena; gathering first: rebuild CPU -13%, 5 A/B pairs.)
+      const char* gathered = arrived_sorted ? nullptr : Gather();
       rocksdb::Status s;
       for (size_t i = 0; s.ok() && i < rows_.size(); ++i) {
-        if (i + kAhead < rows_.size()) prefetch(rows_[i + kAhead]);
         const Row& r = rows_[i];
+        const uint32_t len = r.value_len == kDeleted ? 0 : r.value_len;
+        const char* value = gathered != nullptr ? gathered : arena_.get() + r.value_off;
+        if (gathered != nullptr) gathered += len;
+        if (r.key_len > kHead && i + 8 < rows_.size()) {
+          __builtin_prefetch(arena_.get() + rows_[i + 8].key_off);
+        }
         if (i + 1 < rows_.size() && Key(rows_[i + 1]) == Key(r)) continue;  // superseded
         std::string_view key = Key(r);
         rocksdb::Slice k(key.data(), key.size());
-        s = r.value_len == kDeleted
-                ? writer.Delete(k)
-                : writer.Put(k, rocksdb::Slice(arena_.get() + r.value_off, r.value_len));
+        s = r.value_len == kDeleted ? writer.Delete(k) : writer.Put(k, rocksdb::Slice(value, len));
       }
       return s;
     }
@@ -510,10 +505,39 @@ class RebuildView final : public KeyspaceWriter {
       return {arena_.get() + r.key_off, r.key_len};
     }
 
+    // Copies the rows' values, in row order, to gathered_; returns it.
+    const char* Gather() {
+      size_t total = 0;
+      for (const Row& r : rows_) total += r.value_len == kDeleted ? 0 : r.value_len;
+      if (gathered_capacity_ < total) {
+        gathered_capacity_ = total + total / 8;
+        gathered_.reset(new char[gathered_capacity_]);
+      }
+      constexpr size_t kAhead = 16;
+      char* out = gathered_.get();
+      for (size_t i = 0; i < rows_.size(); ++i) {
+        if (i + kAhead < rows_.size()) {
+          const Row& ahead = rows_[i + kAhead];
+          if (ahead.value_len != kDeleted) {
+            for (uint32_t line = 0; line < ahead.value_len; line += 64) {
+              __builtin_prefetch(arena_.get() + ahead.value_off + line);
+            }
+          }
+        }
+        const Row& r = rows_[i];
+        if (r.value_len == kDeleted || r.value_len == 0) continue;
+        std::memcpy(out, arena_.get() + r.value_off, r.value_len);
+        out += r.value_len;
+      }
+      return gathered_.get();
+    }
+
     std::vector<Row> rows_;
     std::unique_ptr<char[]> arena_;  // values, and keys longer than the head
     size_t arena_size_ = 0;
     size_t arena_capacity_ = 0;
+    std::unique_ptr<char[]> gathered_;  // the values in key order, while writing
+    size_t gathered_capacity_ = 0;
   };
 
   // Key -> the latest row of `tokens` in a load (open addressing, linear
