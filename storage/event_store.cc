@@ -427,7 +427,7 @@ class RebuildView final : public KeyspaceWriter {
         return a.arrival < b.arrival;
       };
       const bool arrived_sorted = std::is_sorted(rows_.begin(), rows_.end(), before);
-      if (!arrived_sorted) std::sort(rows_.begin(), rows_.end(), before);
+      if (!arrived_sorted) Sort(shared, before);
       // Rows that arrived sorted read the arena in order. Sorted ones address
       // it in random order: their values are first gathered in key order by
       // a tight loop, which keeps many cache misses in flight, and then
@@ -505,6 +505,43 @@ class RebuildView final : public KeyspaceWriter {
       return {arena_.get() + r.key_off, r.key_len};
     }
 
+    // Sorts the rows by `before`: a radix sort of (Word, row) pairs, which
+    // is stable, so rows whose Words tie stay in arrival order and are
+    // sorted by `before` only when they are not in its order already (rows
+    // of one user, say), then the rows are moved into that order. (std::sort
+    // of the 64-byte rows was a fifth of the writers' time.)
+    template <typename Before>
+    void Sort(size_t shared, const Before& before) {
+      const size_t n = rows_.size();
+      order_.resize(n);
+      order_scratch_.resize(n);
+      for (size_t i = 0; i < n; ++i) order_[i] = Ranked{Word(rows_[i], shared), static_cast<uint32_t>(i)};
+      // Least significant byte first; a byte that every Word shares is
+      // skipped.
+      for (size_t shift = 0; shift < 64; shift += 8) {
+        std::array<size_t, 257> count{};
+        for (const Ranked& r : order_) ++count[((r.word >> shift) & 0xFF) + 1];
+        if (std::find(count.begin() + 1, count.end(), n) != count.end()) continue;
+        for (size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
+        for (const Ranked& r : order_) order_scratch_[count[(r.word >> shift) & 0xFF]++] = r;
+        order_.swap(order_scratch_);
+      }
+      auto by_row = [&](const Ranked& a, const Ranked& b) { return before(rows_[a.row], rows_[b.row]); };
+      for (size_t a = 0, b; a < n; a = b) {
+        for (b = a + 1; b < n && order_[b].word == order_[a].word;) ++b;
+        if (b - a > 1 && !std::is_sorted(order_.begin() + a, order_.begin() + b, by_row)) {
+          std::sort(order_.begin() + a, order_.begin() + b, by_row);
+        }
+      }
+      rows_scratch_.resize(n);
+      constexpr size_t kAhead = 16;
+      for (size_t i = 0; i < n; ++i) {
+        if (i + kAhead < n) __builtin_prefetch(&rows_[order_[i + kAhead].row]);
+        rows_scratch_[i] = rows_[order_[i].row];
+      }
+      rows_.swap(rows_scratch_);
+    }
+
     // Copies the rows' values, in row order, to gathered_; returns it.
     const char* Gather() {
       size_t total = 0;
@@ -538,6 +575,13 @@ class RebuildView final : public KeyspaceWriter {
     size_t arena_capacity_ = 0;
     std::unique_ptr<char[]> gathered_;  // the values in key order, while writing
     size_t gathered_capacity_ = 0;
+    // Sort()'s buffers, kept for the next load.
+    struct Ranked {
+      uint64_t word;
+      uint32_t row;
+    };
+    std::vector<Ranked> order_, order_scratch_;
+    std::vector<Row> rows_scratch_;
   };
 
   // Key -> the latest row of `tokens` in a load (open addressing, linear
