@@ -341,6 +341,11 @@ class RebuildView final : public KeyspaceWriter {
     current_->Add(ks, key, value);
   }
   void Delete(Keyspace ks, std::string_view key) override { current_->Add(ks, key, std::nullopt); }
+  // Starts loading what apply() of an event on `token_id` touches first: its
+  // slot in the index of the `tokens` rows being filled. Waiting on that
+  // cache miss was ~60% of adding rows, the apply thread's largest cost
+  // (perf); the rebuild calls this a few events ahead.
+  void Prefetch(std::string_view token_id) const { current_->tokens.Prefetch(token_id); }
 
   // Once the load being filled is full, waits for the previous one to be
   // ingested and starts writing this one. A write's error surfaces at the
@@ -625,6 +630,10 @@ class RebuildView final : public KeyspaceWriter {
     void Clear() {
       if (size_ > 0) std::fill(slots_.begin(), slots_.end(), Slot{});
       size_ = 0;
+    }
+    // Starts loading the slot where a lookup of `key` begins.
+    void Prefetch(std::string_view key) const {
+      if (!slots_.empty()) __builtin_prefetch(&slots_[Hash(key) & (slots_.size() - 1)]);
     }
 
    private:
@@ -1448,8 +1457,12 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   } join_reader{decoded, reader};
 
   DecodedBatches::Batch batch;
+  constexpr size_t kPrefetchAhead = 8;  // events
   while (decoded.Pop(batch)) {
     for (size_t i = 0; i < batch.size; ++i) {
+      if (i + kPrefetchAhead < batch.size) {
+        if (const auto& ahead = batch.events[i + kPrefetchAhead].token_id) view.Prefetch(*ahead);
+      }
       const Event& e = batch.events[i];
       TL_RETURN_IF_ERROR(projector_->Apply(e, view));
       head = LogHead{e.seq, e.hash, e.time};
