@@ -313,6 +313,7 @@ class RebuildView final : public KeyspaceWriter {
   }
   ~RebuildView() override {
     (void)Wait();
+    ResumeCompaction();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -363,6 +364,16 @@ class RebuildView final : public KeyspaceWriter {
     size_t n = entries_per_load_;
     for (size_t i = 4; i <= handed_off_ && n < kRebuildMaxEntries; i += 4) n *= 2;
     return std::min(n, std::max(entries_per_load_, kRebuildMaxEntries));
+  }
+  // Turns auto compaction back on for the keyspaces paused (see
+  // PauseCompaction). Call with no load being written.
+  void ResumeCompaction() {
+    for (size_t i = 0; i < kKeyspaceCount; ++i) {
+      if (!paused_[i]) continue;
+      (void)impl_->db->SetOptions(impl_->projections[i], {{"disable_auto_compactions", "false"}});
+      paused_[i] = false;
+    }
+    resumed_ = true;
   }
   // Writes and ingests everything pending, and waits for it.
   Status Drain() {
@@ -744,6 +755,25 @@ class RebuildView final : public KeyspaceWriter {
     work();
     if (helper.joinable()) helper.join();
 
+    // Loads after the first overlap earlier ones in level 0; compacting them
+    // meanwhile took a quarter of a rebuild's CPU, so a keyspace's auto
+    // compaction is paused from its first load until the rebuild is done
+    // (RocksDB then compacts in the background; reads are correct either
+    // way). Past kPausedLoads loads it resumes, so that a long log cannot
+    // pile up enough level-0 files to stall writes once the rebuild is done.
+    // Only the keyspaces loaded are paused, here on the writer's thread:
+    // each SetOptions call writes RocksDB's OPTIONS file (pausing and
+    // resuming all eleven before and after the load was ~0.08 s, alone on
+    // one core).
+    if (n >= kPausedLoads && !resumed_) {
+      ResumeCompaction();
+    } else if (!resumed_) {
+      for (size_t i = 0; i < kKeyspaceCount; ++i) {
+        if (load.rows[i].empty() || paused_[i]) continue;
+        (void)impl_->db->SetOptions(impl_->projections[i], {{"disable_auto_compactions", "true"}});
+        paused_[i] = true;
+      }
+    }
     std::vector<rocksdb::IngestExternalFileArg> args;
     for (size_t i = 0; i < kKeyspaceCount; ++i) {
       if (load.rows[i].empty()) continue;
@@ -805,6 +835,11 @@ class RebuildView final : public KeyspaceWriter {
   std::thread writer_;
   rocksdb::Status written_;  // writer_'s result; read after joining it
   size_t handed_off_ = 0;
+  // Keyspaces whose auto compaction this rebuild turned off; true once it
+  // has been turned back on for good. Written by the thread writing a load,
+  // or with none being written.
+  std::array<bool, kKeyspaceCount> paused_{};
+  bool resumed_ = false;
 };
 
 // Decoded events in batches, handed from a reading thread to the thread
@@ -1389,23 +1424,8 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
     return FromRocks(s, "clearing the projection head");
   }
   // The projections are bulk-loaded in chunks; they are in their files
-  // before the head says they are current. Loads after the first overlap
-  // earlier ones in level 0; compacting them meanwhile took a quarter of a
-  // rebuild's CPU, so it waits until the rebuild is done (RocksDB then
-  // compacts in the background; reads are correct either way).
-  struct CompactionPause {
-    rocksdb::DB* db;
-    const std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount>& cfs;
-    void Set(const char* value) {
-      for (auto* cf : cfs) (void)db->SetOptions(cf, {{"disable_auto_compactions", value}});
-    }
-    ~CompactionPause() { Set("false"); }
-  } pause{db, impl_->projections};
-  pause.Set("true");
-  // Each load adds a level-0 file per keyspace; past kPausedLoads of them
-  // compaction resumes, so that a long log cannot pile up enough level-0
-  // files to stall writes once the rebuild is done.
-  bool resumed = false;
+  // before the head says they are current. (The view pauses the keyspaces'
+  // compaction while it loads them.)
   RebuildView view(impl_.get(), entries_per_load, cleared);
   TL_RETURN_IF_ERROR(view.Init());
   LogHead head;
@@ -1468,15 +1488,12 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
       head = LogHead{e.seq, e.hash, e.time};
       ++done;
       TL_RETURN_IF_ERROR(view.MaybeHandOff());
-      if (!resumed && view.loads() >= kPausedLoads) {
-        pause.Set("false");
-        resumed = true;
-      }
       if (progress && done % kRebuildChunk == 0) progress(done, total);
     }
   }
   TL_RETURN_IF_ERROR(decoded.status());
   TL_RETURN_IF_ERROR(view.Drain());
+  view.ResumeCompaction();
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->projections.begin(),
                                                 impl_->projections.end());
   // Not waiting for level 0 to drain below the stall trigger: on a long log
