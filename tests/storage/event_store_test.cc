@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
 #include <rocksdb/table_properties.h>
+#include <rocksdb/utilities/options_util.h>
 
 #include <atomic>
 #include <filesystem>
@@ -586,6 +587,57 @@ TEST_CASE("a rebuild writes keys of any shape in byte order, the last write of e
   CHECK(stored() == expected);
   REQUIRE(store->Rebuild(nullptr, 500).ok());  // many, keys rewritten across them
   CHECK(stored() == expected);
+}
+
+TEST_CASE("a rebuild leaves auto compaction on for every projection") {
+  // The rebuild pauses compaction of the keyspaces it loads (a SetOptions
+  // call each, recorded in RocksDB's OPTIONS file) and must turn it back on,
+  // past kPausedLoads loads and at the end, or level 0 would pile up.
+  testing::TempDir dir;
+  FakeClock clock{kStart};
+  TokenProjector projector;
+  auto opened = EventStore::Open(dir.path(), OpenMode::kReadWrite, projector, clock);
+  REQUIRE(opened.ok());
+  std::unique_ptr<EventStore> store = std::move(opened).value();
+  SeededRandom random(9);
+  for (int i = 0; i < 2000; i += 100) {
+    auto r = store->Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
+      std::vector<Event> events;
+      for (int j = 0; j < 100; ++j) {
+        Event e;
+        e.time = now;
+        e.tenant = "acme";
+        e.user = "u" + std::to_string(j % 7) + "@x";
+        e.actor = Actor{ActorRole::kUser, e.user, "127.0.0.1"};
+        const std::string value = GenerateTokenValue(random).value();
+        TokenMinted d;
+        d.label = "l";
+        d.hint = TokenHint(value);
+        d.token_sha256 = Sha256(value);
+        e.token_id = TokenIdOf(d.token_sha256);
+        e.data = d;
+        events.push_back(std::move(e));
+      }
+      return events;
+    });
+    REQUIRE(r.ok());
+  }
+  auto compaction_on_everywhere = [&] {
+    rocksdb::DBOptions db_options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    rocksdb::ConfigOptions config;
+    config.ignore_unknown_options = true;
+    REQUIRE(rocksdb::LoadLatestOptions(config, dir.path(), &db_options, &families).ok());
+    REQUIRE(families.size() == kKeyspaceCount + 3);
+    for (const auto& f : families) {
+      INFO(f.name);
+      CHECK_FALSE(f.options.disable_auto_compactions);
+    }
+  };
+  REQUIRE(store->Rebuild().ok());  // one load
+  compaction_on_everywhere();
+  REQUIRE(store->Rebuild(nullptr, 300).ok());  // ~27 loads: resumed after the 12th
+  compaction_on_everywhere();
 }
 
 TEST_CASE("a store lacking a projection added since opens for reading with a clear error") {
