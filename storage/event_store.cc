@@ -429,7 +429,8 @@ class RebuildView final : public KeyspaceWriter {
     // Sorts by key, then arrival (most keyspaces arrive sorted already: the
     // audit and tenant indexes are in seq order); writes the last row of
     // each key.
-    rocksdb::Status WriteTo(rocksdb::SstFileWriter& writer) {
+    struct Scratch;
+    rocksdb::Status WriteTo(rocksdb::SstFileWriter& writer, Scratch& scratch) {
       // Most comparisons are decided by the 8 bytes past the prefix that
       // all heads share, compared as one integer (comparing whole heads with
       // memcmp was a sixth of a rebuild's CPU).
@@ -443,21 +444,27 @@ class RebuildView final : public KeyspaceWriter {
         return a.arrival < b.arrival;
       };
       const bool arrived_sorted = std::is_sorted(rows_.begin(), rows_.end(), before);
-      if (!arrived_sorted) Sort(shared, before);
+      if (!arrived_sorted) Sort(shared, before, scratch);
       // Rows that arrived sorted read the arena in order. Sorted ones address
       // it in random order: their values are first gathered in key order by
       // a tight loop, which keeps many cache misses in flight, and then
       // written from there in sequence. (Prefetching a few rows ahead in the
       // writing loop instead left a quarter of the writers' time in copies
       // waiting on the arena; gathering first: rebuild CPU -13%, 5 A/B pairs.)
-      const char* gathered = arrived_sorted ? nullptr : Gather();
+      // They are gathered kGatherRows at a time, into a buffer of the
+      // writing thread's that stays small.
+      constexpr size_t kGatherRows = 32768;
+      const char* gathered = nullptr;
       rocksdb::Status s;
       for (size_t i = 0; s.ok() && i < rows_.size(); ++i) {
+        if (!arrived_sorted && i % kGatherRows == 0) {
+          gathered = Gather(scratch, i, std::min(rows_.size(), i + kGatherRows));
+        }
         const Row& r = rows_[i];
         const uint32_t len = r.value_len == kDeleted ? 0 : r.value_len;
         const char* value = gathered != nullptr ? gathered : arena_.get() + r.value_off;
         if (gathered != nullptr) gathered += len;
-        if (r.key_len > kHead && i + 8 < rows_.size()) {
+        if (i + 8 < rows_.size() && rows_[i + 8].key_len > kHead) {
           __builtin_prefetch(arena_.get() + rows_[i + 8].key_off);
         }
         if (i + 1 < rows_.size() && Key(rows_[i + 1]) == Key(r)) continue;  // superseded
@@ -527,49 +534,57 @@ class RebuildView final : public KeyspaceWriter {
     // of one user, say), then the rows are moved into that order. (std::sort
     // of the 64-byte rows was a fifth of the writers' time.)
     template <typename Before>
-    void Sort(size_t shared, const Before& before) {
+    void Sort(size_t shared, const Before& before, Scratch& scratch) {
       const size_t n = rows_.size();
-      order_.resize(n);
-      order_scratch_.resize(n);
-      for (size_t i = 0; i < n; ++i) order_[i] = Ranked{Word(rows_[i], shared), static_cast<uint32_t>(i)};
+      auto& order = scratch.order;
+      auto& spare = scratch.order_spare;
+      order.resize(n);
+      spare.resize(n);
+      for (size_t i = 0; i < n; ++i) order[i] = Ranked{Word(rows_[i], shared), static_cast<uint32_t>(i)};
       // Least significant byte first; a byte that every Word shares is
       // skipped.
       for (size_t shift = 0; shift < 64; shift += 8) {
         std::array<size_t, 257> count{};
-        for (const Ranked& r : order_) ++count[((r.word >> shift) & 0xFF) + 1];
+        for (const Ranked& r : order) ++count[((r.word >> shift) & 0xFF) + 1];
         if (std::find(count.begin() + 1, count.end(), n) != count.end()) continue;
         for (size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
-        for (const Ranked& r : order_) order_scratch_[count[(r.word >> shift) & 0xFF]++] = r;
-        order_.swap(order_scratch_);
+        for (const Ranked& r : order) spare[count[(r.word >> shift) & 0xFF]++] = r;
+        order.swap(spare);
       }
       auto by_row = [&](const Ranked& a, const Ranked& b) { return before(rows_[a.row], rows_[b.row]); };
       for (size_t a = 0, b; a < n; a = b) {
-        for (b = a + 1; b < n && order_[b].word == order_[a].word;) ++b;
-        if (b - a > 1 && !std::is_sorted(order_.begin() + a, order_.begin() + b, by_row)) {
-          std::sort(order_.begin() + a, order_.begin() + b, by_row);
+        for (b = a + 1; b < n && order[b].word == order[a].word;) ++b;
+        if (b - a > 1 && !std::is_sorted(order.begin() + a, order.begin() + b, by_row)) {
+          std::sort(order.begin() + a, order.begin() + b, by_row);
         }
       }
-      rows_scratch_.resize(n);
+      // Into the scratch rows, which then trade places with these: every
+      // Rows keeps one buffer of rows, each writing thread one more.
+      auto& sorted = scratch.rows;
+      sorted.resize(n);
       constexpr size_t kAhead = 16;
       for (size_t i = 0; i < n; ++i) {
-        if (i + kAhead < n) __builtin_prefetch(&rows_[order_[i + kAhead].row]);
-        rows_scratch_[i] = rows_[order_[i].row];
+        if (i + kAhead < n) __builtin_prefetch(&rows_[order[i + kAhead].row]);
+        sorted[i] = rows_[order[i].row];
       }
-      rows_.swap(rows_scratch_);
+      rows_.swap(sorted);
     }
 
-    // Copies the rows' values, in row order, to gathered_; returns it.
-    const char* Gather() {
+    // Copies the values of rows [from, to), in row order, to the scratch's
+    // buffer; returns it.
+    const char* Gather(Scratch& scratch, size_t from, size_t to) {
       size_t total = 0;
-      for (const Row& r : rows_) total += r.value_len == kDeleted ? 0 : r.value_len;
-      if (gathered_capacity_ < total) {
-        gathered_capacity_ = total + total / 8;
-        gathered_.reset(new char[gathered_capacity_]);
+      for (size_t i = from; i < to; ++i) {
+        total += rows_[i].value_len == kDeleted ? 0 : rows_[i].value_len;
+      }
+      if (scratch.gathered_capacity < total) {
+        scratch.gathered_capacity = total + total / 8;
+        scratch.gathered.reset(new char[scratch.gathered_capacity]);
       }
       constexpr size_t kAhead = 16;
-      char* out = gathered_.get();
-      for (size_t i = 0; i < rows_.size(); ++i) {
-        if (i + kAhead < rows_.size()) {
+      char* out = scratch.gathered.get();
+      for (size_t i = from; i < to; ++i) {
+        if (i + kAhead < to) {
           const Row& ahead = rows_[i + kAhead];
           if (ahead.value_len != kDeleted) {
             for (uint32_t line = 0; line < ahead.value_len; line += 64) {
@@ -582,22 +597,28 @@ class RebuildView final : public KeyspaceWriter {
         std::memcpy(out, arena_.get() + r.value_off, r.value_len);
         out += r.value_len;
       }
-      return gathered_.get();
+      return scratch.gathered.get();
     }
 
     std::vector<Row> rows_;
     std::unique_ptr<char[]> arena_;  // values, and keys longer than the head
     size_t arena_size_ = 0;
     size_t arena_capacity_ = 0;
-    std::unique_ptr<char[]> gathered_;  // the values in key order, while writing
-    size_t gathered_capacity_ = 0;
-    // Sort()'s buffers, kept for the next load.
     struct Ranked {
       uint64_t word;
       uint32_t row;
     };
-    std::vector<Ranked> order_, order_scratch_;
-    std::vector<Row> rows_scratch_;
+
+   public:
+    // Buffers for sorting and writing rows, one set per writing thread (not
+    // per keyspace and load: that doubled a rebuild's peak memory), kept
+    // from load to load.
+    struct Scratch {
+      std::vector<Ranked> order, order_spare;
+      std::vector<Row> rows;
+      std::unique_ptr<char[]> gathered;  // values in key order
+      size_t gathered_capacity = 0;
+    };
   };
 
   // Key -> the latest row of `tokens` in a load (open addressing, linear
@@ -736,11 +757,11 @@ class RebuildView final : public KeyspaceWriter {
   rocksdb::Status Write(Load& load, size_t n) {
     std::array<rocksdb::Status, kKeyspaceCount> written;
     std::atomic<size_t> next{0};
-    auto work = [&] {
+    auto work = [&](Rows::Scratch& scratch) {
       for (size_t i; (i = next.fetch_add(1)) < kKeyspaceCount;) {
         if (load.rows[i].empty()) continue;
         try {
-          written[i] = WriteFile(load.rows[i], i, FilePath(i, n));
+          written[i] = WriteFile(load.rows[i], i, FilePath(i, n), scratch);
         } catch (const std::exception& e) {  // bad_alloc
           written[i] = rocksdb::Status::Aborted("writing a bulk-load file", e.what());
         }
@@ -748,11 +769,11 @@ class RebuildView final : public KeyspaceWriter {
     };
     std::thread helper;
     try {
-      helper = std::thread(work);
+      helper = std::thread(work, std::ref(scratch_[1]));
     } catch (const std::system_error&) {
       // One thread does all the keyspaces.
     }
-    work();
+    work(scratch_[0]);
     if (helper.joinable()) helper.join();
 
     // Loads after the first overlap earlier ones in level 0; compacting them
@@ -800,7 +821,8 @@ class RebuildView final : public KeyspaceWriter {
   // CPU spent on bytes read back once, and without bloom filters. A keyspace that was empty (a new store,
   // a backup's copy) gets its first files in the lowest levels, where
   // nothing would rewrite them: those keep the keyspace's compression.
-  rocksdb::Status WriteFile(Rows& rows, size_t keyspace, const std::string& path) {
+  rocksdb::Status WriteFile(Rows& rows, size_t keyspace, const std::string& path,
+                            Rows::Scratch& scratch) {
     rocksdb::Options options(impl_->db->GetDBOptions(), impl_->projection_options[keyspace]);
     if (cleared_[keyspace]) {
       options.compression = rocksdb::kNoCompression;
@@ -819,7 +841,7 @@ class RebuildView final : public KeyspaceWriter {
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, impl_->projections[keyspace],
                                   /*invalidate_page_cache=*/false);
     auto s = writer.Open(path);
-    if (s.ok()) s = rows.WriteTo(writer);
+    if (s.ok()) s = rows.WriteTo(writer, scratch);
     if (s.ok()) s = writer.Finish();
     return s;
   }
@@ -830,6 +852,7 @@ class RebuildView final : public KeyspaceWriter {
   const std::string dir_;
   const std::array<bool, kKeyspaceCount> cleared_;
   std::array<Load, 2> loads_;
+  std::array<Rows::Scratch, 2> scratch_;  // one for each thread writing a load
   Load* current_ = &loads_[0];  // being filled by apply()
   Load* in_flight_ = nullptr;   // being written by writer_
   std::thread writer_;
