@@ -828,8 +828,9 @@ class RebuildView final : public KeyspaceWriter {
       options.compression = rocksdb::kNoCompression;
       options.compression_per_level.clear();
       options.bottommost_compression = rocksdb::kDisableCompressionOption;
-      // Nor a bloom filter: compaction rewrites these files with one within
-      // seconds, and until then a point read checks a few more index blocks
+      // Nor a bloom filter: compaction rewrites these files with one (soon
+      // after a long rebuild; a small store may keep them until its next
+      // writes), and until then a point read checks a few more index blocks
       // (building the filters was ~8% of a rebuild's CPU, 5 A/B pairs).
       if (const auto* t = options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
           t != nullptr && t->filter_policy != nullptr) {
