@@ -365,12 +365,22 @@ class RebuildView final : public KeyspaceWriter {
     for (size_t i = 4; i <= handed_off_ && n < kRebuildMaxEntries; i += 4) n *= 2;
     return std::min(n, std::max(entries_per_load_, kRebuildMaxEntries));
   }
-  // Turns auto compaction back on for the keyspaces paused (see
-  // PauseCompaction). Call with no load being written.
+  // Turns auto compaction back on for the keyspaces paused (see Write()).
+  // Call with no load being written. A failure (the OPTIONS file cannot be
+  // written: a full disk) is reported, not returned: the projections are
+  // complete and correct, and the next open of the store starts with
+  // compaction on again.
   void ResumeCompaction() {
     for (size_t i = 0; i < kKeyspaceCount; ++i) {
       if (!paused_[i]) continue;
-      (void)impl_->db->SetOptions(impl_->projections[i], {{"disable_auto_compactions", "false"}});
+      auto s = impl_->db->SetOptions(impl_->projections[i], {{"disable_auto_compactions", "false"}});
+      if (!s.ok()) {
+        std::fprintf(stderr,
+                     "tokenlog: auto compaction of %s could not be turned back on after a "
+                     "rebuild (%s); it stays off until the store is opened again\n",
+                     std::string(KeyspaceName(static_cast<Keyspace>(i))).c_str(),
+                     s.ToString().c_str());
+      }
       paused_[i] = false;
     }
     resumed_ = true;
@@ -791,8 +801,9 @@ class RebuildView final : public KeyspaceWriter {
     } else if (!resumed_) {
       for (size_t i = 0; i < kKeyspaceCount; ++i) {
         if (load.rows[i].empty() || paused_[i]) continue;
-        (void)impl_->db->SetOptions(impl_->projections[i], {{"disable_auto_compactions", "true"}});
-        paused_[i] = true;
+        // A failure only leaves compaction running during the rebuild.
+        paused_[i] = impl_->db->SetOptions(impl_->projections[i],
+                                           {{"disable_auto_compactions", "true"}}).ok();
       }
     }
     std::vector<rocksdb::IngestExternalFileArg> args;
