@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <limits>
 
 #include "api/basic_auth.h"
 #include "projections/audit.h"
@@ -450,8 +449,7 @@ Result<uint32_t> Service::ExpireDue() {
   // meanwhile is skipped, and one that became due meanwhile waits for the
   // next sweep.
   constexpr size_t kBatch = 500;
-  const std::vector<std::string> due =
-      auth_index_.DueForExpiry(clock_.NowMillis(), std::numeric_limits<size_t>::max());
+  const std::vector<std::string> due = auth_index_.DueForExpiry(clock_.NowMillis());
   uint32_t total = 0;
   for (size_t from = 0; from < due.size(); from += kBatch) {
     const std::vector<std::string> batch(

@@ -258,7 +258,7 @@ void AuthIndex::NoteExpiry(int64_t expires_at) {
   ++expiry_notes_;
 }
 
-std::vector<std::string> AuthIndex::DueForExpiry(int64_t now, size_t limit) {
+std::vector<std::string> AuthIndex::DueForExpiry(int64_t now) {
   uint64_t notes = 0;
   {
     std::lock_guard lock(expiry_mu_);
@@ -284,13 +284,12 @@ std::vector<std::string> AuthIndex::DueForExpiry(int64_t now, size_t limit) {
     std::lock_guard lock(expiry_mu_);
     earliest_expiry_ = notes == expiry_notes_ ? earliest : std::min(earliest, earliest_expiry_);
   }
-  const size_t n = std::min(limit, due.size());
-  std::partial_sort(due.begin(), due.begin() + static_cast<std::ptrdiff_t>(n), due.end());
+  std::sort(due.begin(), due.end());
   std::vector<std::string> ids;
-  ids.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  ids.reserve(due.size());
+  for (const auto& [expires_at, tail] : due) {
     ids.emplace_back(kTokenIdPrefix);
-    ids.back().append(due[i].second.data(), due[i].second.size());
+    ids.back().append(tail.data(), tail.size());
   }
   return ids;
 }

@@ -92,14 +92,14 @@ class AuthIndex {
 
   std::optional<Match> Find(const Digest& sha256) const;
 
-  // Up to `limit` ids of tokens neither revoked nor logged expired whose
-  // expiry is at or before `now`, the earliest expiry first (then by id):
+  // The ids of tokens neither revoked nor logged expired whose expiry is at
+  // or before `now`, the earliest expiry first (then by id):
   // what the expiry sweeper logs next (no projection orders tokens by expiry
   // since schema 6). It scans every slot, but only once `now` reaches a
   // lower bound on the live tokens' expiries that each scan recomputes and
   // each write of a live token with an expiry lowers: while nothing can be
   // due it costs one lock. Safe to call while a writer runs.
-  std::vector<std::string> DueForExpiry(int64_t now, size_t limit);
+  std::vector<std::string> DueForExpiry(int64_t now);
 
   size_t size() const;
 

@@ -9,10 +9,9 @@
 #include "api/jwt.h"
 #include "api/service.h"
 #include "core/event_codec.h"
-#include "core/sha256.h"
-#include "core/token_codec.h"
 #include "projections/token_projector.h"
 #include "storage/event_store.h"
+#include "tests/minted_event.h"
 #include "tests/temp_dir.h"
 
 using namespace tokenlog;
@@ -164,22 +163,11 @@ TEST_CASE("after a restart the sweeper works through more due tokens than one ba
     std::vector<Event> events;
     SeededRandom random(3);
     for (int i = 0; i < 1203; ++i) {
-      Event e;
-      e.time = now;
-      e.tenant = "acme";
-      std::string user = "u" + std::to_string(i % 3) + "@acme.example";
-      e.actor = Actor{ActorRole::kUser, user, "127.0.0.1"};
-      e.user = user;
-      std::string value = GenerateTokenValue(random).value();
-      TokenMinted d;
-      d.label = "t";
-      d.hint = TokenHint(value);
-      d.token_sha256 = Sha256(value);
-      d.expires_at = kNow + 1000 + (1203 - i);  // later mints expire earlier
-      e.token_id = TokenIdOf(d.token_sha256);
-      ids.push_back(*e.token_id);
-      e.data = d;
-      events.push_back(std::move(e));
+      // Later mints expire earlier.
+      events.push_back(testing::MintedEvent(random, now, "acme",
+                                            "u" + std::to_string(i % 3) + "@acme.example",
+                                            kNow + 1000 + (1203 - i)));
+      ids.push_back(*events.back().token_id);
     }
     return events;
   });

@@ -23,6 +23,7 @@
 #include "projections/state_view.h"
 #include "projections/token_projector.h"
 #include "storage/event_store.h"
+#include "tests/minted_event.h"
 #include "tests/temp_dir.h"
 
 using namespace tokenlog;
@@ -541,20 +542,7 @@ TEST_CASE("a rebuild writes keys of any shape in byte order, the last write of e
   for (int i = 0; i < kEvents; i += 50) {
     auto r = store->Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
       std::vector<Event> events;
-      for (int j = 0; j < 50; ++j) {
-        Event e;
-        e.time = now;
-        e.tenant = "acme";
-        e.actor = Actor{ActorRole::kUser, "a@x", "127.0.0.1"};
-        e.user = "a@x";
-        e.token_id = NewTokenId(random).value();
-        TokenMinted d;
-        d.label = "l";
-        d.hint = "tlp_\xE2\x80\xA6" + e.token_id->substr(e.token_id->size() - 4);
-        d.token_sha256 = Sha256(*e.token_id);
-        e.data = d;
-        events.push_back(std::move(e));
-      }
+      for (int j = 0; j < 50; ++j) events.push_back(testing::MintedEvent(random, now, "acme", "a@x"));
       return events;
     });
     REQUIRE(r.ok());
@@ -605,19 +593,8 @@ TEST_CASE("a rebuild leaves auto compaction on for every projection") {
     auto r = store->Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
       std::vector<Event> events;
       for (int j = 0; j < 100; ++j) {
-        Event e;
-        e.time = now;
-        e.tenant = "acme";
-        e.user = "u" + std::to_string(j % 7) + "@x";
-        e.actor = Actor{ActorRole::kUser, e.user, "127.0.0.1"};
-        const std::string value = GenerateTokenValue(random).value();
-        TokenMinted d;
-        d.label = "l";
-        d.hint = TokenHint(value);
-        d.token_sha256 = Sha256(value);
-        e.token_id = TokenIdOf(d.token_sha256);
-        e.data = d;
-        events.push_back(std::move(e));
+        events.push_back(
+            testing::MintedEvent(random, now, "acme", "u" + std::to_string(j % 7) + "@x"));
       }
       return events;
     });
