@@ -18,6 +18,8 @@ Environment (defaults in brackets):
 import base64
 import ctypes
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import platform
@@ -30,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.environ.get("BUILD_DIR", os.path.join(ROOT, "build")))
@@ -200,8 +203,8 @@ def wrk_script(name, path, headers):
     return file
 
 
-def wrk(port, path, connections, script, what):
-    out = run(["wrk", "-t%d" % WRK_THREADS, "-c%d" % connections, "-d%ds" % SECONDS, "--latency",
+def wrk(port, path, connections, script, what, threads=WRK_THREADS):
+    out = run(["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % SECONDS, "--latency",
                "--timeout", "10s", "-s", script, "http://127.0.0.1:%d%s" % (port, path)],
               timeout=SECONDS + 60, what="wrk " + what)
     m = re.search(r"^BENCHJSON (.*)$", out, re.M)
@@ -487,49 +490,135 @@ def behind_nginx(report, ports, headers, apr1_header):
     return rows
 
 
+MINT_SCRIPT = """
+-- POST /v1/tokens {"label":"bench"}, each request with the next of this thread's pre-signed
+-- Bearer JWTs (one user each; a user is reused only after the thread has gone through all of
+-- its own, and may hold 5 tokens), and prints the figures as the check's script does.
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+local reqs = {}
+local n = 0
+function init(args)
+  local i = 0
+  for line in io.lines("%(jwts)s") do
+    if i %% %(threads)d == id then
+      reqs[#reqs + 1] = wrk.format("POST", "/v1/tokens",
+        { ["Authorization"] = "Bearer " .. line, ["Content-Type"] = "application/json" },
+        '{"label":"bench"}')
+    end
+    i = i + 1
+  end
+end
+function request()
+  n = n + 1
+  return reqs[(n - 1) %% #reqs + 1]
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCHJSON {"requests":%%d,"duration_us":%%d,"p50_us":%%.1f,' ..
+    '"p99_us":%%.1f,"status_errors":%%d,"connect_errors":%%d,"read_errors":%%d,' ..
+    '"write_errors":%%d,"timeouts":%%d}\\n', summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.status, e.connect, e.read, e.write,
+    e.timeout))
+end
+"""
+MINT_USERS_PER_S = 40000  # pre-signed users per second of a run: mints reuse a user rarely
+
+
+def sign_jwts(secret, prefix, count, path):
+    """HS256 JWTs (as `SignJwtHs256` in api/jwt.cc signs them) for `count` users of
+    tenant acme, one per line, in a 0600 file."""
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=")
+    head = b64(b'{"alg":"HS256","typ":"JWT"}')
+    now = int(time.time())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        for i in range(count):
+            payload = ('{"sub":"%s-%d@acme.example","tenant":"acme","role":"user","iat":%d,'
+                       '"exp":%d}' % (prefix, i, now, now + 3600)).encode()
+            signing_input = head + b"." + b64(payload)
+            mac = hmac.new(secret, signing_input, hashlib.sha256).digest()
+            f.write((signing_input + b"." + b64(mac)).decode() + "\n")
+
+
+def minted_total(port):
+    """serve's count of token.minted events appended, from /metrics."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30) as r:
+        text = r.read().decode()
+    m = re.search(r'^tokenlog_events_appended_total\{type="token\.minted"\} (\d+)$', text, re.M)
+    return int(m.group(1)) if m else 0
+
+
 def mints(report):
+    """Durable mints driven by wrk (as the check is: two event-loop threads, so that the load
+    generator takes as little of the two cores as it can), against the HTTP floor (the bare
+    handler answering each POST after a synced RocksDB put) and raw synced puts, alternating."""
     data = os.path.join(WORK, "mint-data")
     proc, port, _ = start_listening(
         [binary("tokenlog"), "serve", "--dev", "--data", data, "--listen", "127.0.0.1:0"] +
         SERVER_SETTINGS + SERVE_TIMEOUTS, "serve-mints")
-    secret = os.path.join(data, "dev-jwt.secret")
-    load, raw = {c: [] for c in MINT_CLIENTS}, {c: [] for c in MINT_CLIENTS}
+    floor, floor_port, _ = start_listening(
+        [binary("tokenlog_bench_bare"), "--data", os.path.join(WORK, "floor-data"),
+         "--durable-dir", os.path.join(WORK, "floor-durable"), "--listen", "127.0.0.1:0"] +
+        SERVER_SETTINGS + BARE_TIMEOUTS, "floor")
+    secret = open(os.path.join(data, "dev-jwt.secret"), "rb").read().strip()
+    load, flo, raw = ({c: [] for c in MINT_CLIENTS} for _ in range(3))
     try:
         for run_no in range(RUNS):
             for c in MINT_CLIENTS:
-                out = run([binary("tokenlog_bench_load"), "--port", str(port), "--secret-file",
-                           secret, "--clients", str(c), "--seconds", str(SECONDS),
-                           "--user-prefix", "r%dc%d" % (run_no, c)], timeout=SECONDS + 120)
-                r = json.loads(out.strip().splitlines()[-1])
+                threads = min(WRK_THREADS, c)
+                jwts = os.path.join(WORK, "jwts-%d-%d.txt" % (run_no, c))
+                sign_jwts(secret, "r%dc%d" % (run_no, c), MINT_USERS_PER_S * SECONDS, jwts)
+                script = os.path.join(WORK, "mint-%d-%d.lua" % (run_no, c))
+                with open(script, "w") as f:
+                    f.write(MINT_SCRIPT % {"jwts": jwts, "threads": threads})
+                before = minted_total(port)
+                r = wrk(port, "/v1/tokens", c, script, "mints %d clients" % c, threads)
+                minted = minted_total(port) - before
+                if minted < r["requests"]:
+                    raise BenchError("wrk counted %d mints answered 2xx, serve logged %d" % (
+                        r["requests"], minted))
                 load[c].append(r)
+                flo[c].append(wrk(floor_port, "/v1/tokens", c, script, "floor %d clients" % c,
+                                  threads))
+                os.remove(jwts)
                 rawdir = os.path.join(WORK, "rawput-%d-%d" % (run_no, c))
                 out = run([binary("tokenlog_bench_rawput"), "--dir", rawdir, "--threads", str(c),
                            "--seconds", str(SECONDS)], timeout=SECONDS + 120)
                 shutil.rmtree(rawdir, ignore_errors=True)
                 p = json.loads(out.strip().splitlines()[-1])
                 raw[c].append(p)
-                log("mints run %d, %d clients: %s/s (p99 %.1f ms); raw synced puts %s/s" % (
-                    run_no + 1, c, fmt_n(r["per_s"]), r["p99_ms"], fmt_n(p["per_s"])))
+                log("mints run %d, %d clients: %s/s (p99 %.1f ms); HTTP floor %s/s; raw synced "
+                    "puts %s/s" % (run_no + 1, c, fmt_n(r["rps"]), r["p99_ms"],
+                                   fmt_n(flo[c][-1]["rps"]), fmt_n(p["per_s"])))
     finally:
         code = stop(proc)
+        stop(floor)
     if code != 0:
         raise BenchError("the mint serve exited %s on SIGTERM" % code)
     figs = {}
     for c in MINT_CLIENTS:
-        figs["mint_c%d" % c] = {"per_s": summary([r["per_s"] for r in load[c]]),
-                                "p50_ms": summary([r["p50_ms"] for r in load[c]]),
-                                "p99_ms": summary([r["p99_ms"] for r in load[c]])}
+        figs["mint_c%d" % c] = wrk_figures(load[c])
+        figs["floor_c%d" % c] = wrk_figures(flo[c])
         figs["rawput_c%d" % c] = {"per_s": summary([r["per_s"] for r in raw[c]]),
                                   "p50_ms": summary([r["p50_ms"] for r in raw[c]]),
                                   "p99_ms": summary([r["p99_ms"] for r in raw[c]])}
     report.data["mints"] = figs
-    one = figs["mint_c1"]["per_s"]["median"]
+    one = figs["mint_c1"]["rps"]["median"]
     rows = []
     for c in MINT_CLIENTS:
-        m, p = figs["mint_c%d" % c], figs["rawput_c%d" % c]
-        ratio = m["per_s"]["median"] / p["per_s"]["median"]
-        scale = m["per_s"]["median"] / one
+        m, f, p = figs["mint_c%d" % c], figs["floor_c%d" % c], figs["rawput_c%d" % c]
+        ratio = m["rps"]["median"] / p["per_s"]["median"]
+        to_floor = m["rps"]["median"] / f["rps"]["median"]
+        floor_ratio = f["rps"]["median"] / p["per_s"]["median"]
+        scale = m["rps"]["median"] / one
         figs["ratio_raw_c%d" % c] = ratio
+        figs["ratio_floor_c%d" % c] = to_floor
+        figs["floor_ratio_raw_c%d" % c] = floor_ratio
         figs["scale_c%d" % c] = scale
         if c == 64:
             target = ">= 0.5x raw; >= 3x the 1-client rate"
@@ -538,15 +627,16 @@ def mints(report):
         else:
             target, met = "—", "(reported)"
         rows.append("| durable mints, `POST /v1/tokens` over keep-alive HTTP with a Bearer JWT, "
-                    "%d concurrent client%s | %s/s (%s..%s), p50 %.1f ms, p99 %.1f ms | RocksDB "
-                    "synced puts (400 B), %d thread%s: %s/s (%s..%s), p50 %.2f ms | **%sx** "
-                    "raw; %.1fx the 1-client rate | %s | %s |" % (
-                        c, "" if c == 1 else "s", fmt_n(m["per_s"]["median"]),
-                        fmt_n(m["per_s"]["min"]), fmt_n(m["per_s"]["max"]),
-                        m["p50_ms"]["median"], m["p99_ms"]["median"], c, "" if c == 1 else "s",
-                        fmt_n(p["per_s"]["median"]), fmt_n(p["per_s"]["min"]),
-                        fmt_n(p["per_s"]["max"]), p["p50_ms"]["median"], fmt_ratio(ratio), scale,
-                        target, met))
+                    "%d concurrent client%s (wrk, %d thread%s) | %s | RocksDB synced puts (400 B), "
+                    "%d thread%s: %s/s (%s..%s), p50 %.2f ms; HTTP floor (the bare handler, each "
+                    "POST answered after a synced put of 400 B): %s | **%sx** raw (the floor "
+                    "%sx); %.2fx the floor; %.1fx the 1-client rate | %s | %s |" % (
+                        c, "" if c == 1 else "s", min(WRK_THREADS, c),
+                        "" if min(WRK_THREADS, c) == 1 else "s", describe(m), c,
+                        "" if c == 1 else "s", fmt_n(p["per_s"]["median"]),
+                        fmt_n(p["per_s"]["min"]), fmt_n(p["per_s"]["max"]),
+                        p["p50_ms"]["median"], describe(f), fmt_ratio(ratio),
+                        fmt_ratio(floor_ratio), to_floor, scale, target, met))
     return rows
 
 
@@ -667,7 +757,7 @@ def main():
                    http_rows),
                   ("The OData check behind nginx (wrk, %d threads, %d s per run)" % (WRK_THREADS, SECONDS),
                    nginx_rows),
-                  ("Durable mints over HTTP (%d s per run)" % SECONDS, mint_rows),
+                  ("Durable mints over HTTP (wrk, %d s per run)" % SECONDS, mint_rows),
                   ("Start-up and memory", mem_rows),
                   ("In process: the check, activity pages, rebuild", other_rows)]
         for title, rows in tables:
