@@ -287,6 +287,13 @@ test('create: the API\'s label message inline, then the value once: hidden, show
   assert.ok(!consoleLines.some((l) => l.includes(firstValue)), 'the value was logged');
   // The value works (the page showed the real one).
   assert.equal(await check(ALICE, firstValue), 200);
+  // Its first use is logged at the next usage flush (every couple of
+  // seconds): wait for it, so that it is older than every event the later
+  // tests append (the activity test finds it on the second page).
+  await until('the first use logged', async () => {
+    const events = (await api(devJwt(ALICE), 'GET', '/v1/activity?limit=50')).body.events;
+    return events.some((e) => e.type === 'token.used');
+  });
   await shot(page, 'tokens-list');
   await page.close();
 });
