@@ -129,6 +129,9 @@ class Service {
   // 200 (or `status`) with the token object of `token_id`.
   Reply TokenReply(int status, std::string_view token_id,
                    const std::optional<std::string>& value = std::nullopt);
+  // 201 with the new token of a mint or rotation, built from its committed
+  // token.minted event (the record the projection wrote), with its value.
+  Reply NewTokenReply(const Decision& d);
 
   storage::EventStore& store_;
   const Clock& clock_;

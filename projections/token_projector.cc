@@ -39,21 +39,13 @@ struct Applier {
   const Event& e;
   KeyspaceWriter& out;
 
-  Status operator()(const TokenMinted& d) const {
-    if (!e.token_id || !e.user) {
+  Status operator()(const TokenMinted&) const {
+    std::optional<TokenRecord> minted = MintedRecord(e);
+    if (!minted) {
       return Status(Code::kCorruption,
                     "token.minted event seq " + std::to_string(e.seq) + " lacks token or user");
     }
-    TokenRecord t;
-    t.id = *e.token_id;
-    t.tenant = e.tenant;
-    t.user = *e.user;
-    t.label = d.label;
-    t.hint = d.hint;
-    t.sha256 = d.token_sha256;
-    t.mint_seq = e.seq;
-    t.created_at = e.time;
-    t.expires_at = d.expires_at;
+    const TokenRecord& t = *minted;
     PutToken(out, t);
     // A token's id is derived from its digest since schema 5: the digest
     // finds it in `tokens` (ProjectionState::TokenIdByHash). Only an id
@@ -119,6 +111,22 @@ struct Applier {
 };
 
 }  // namespace
+
+std::optional<TokenRecord> MintedRecord(const Event& e) {
+  const auto* d = std::get_if<TokenMinted>(&e.data);
+  if (!d || !e.token_id || !e.user) return std::nullopt;
+  TokenRecord t;
+  t.id = *e.token_id;
+  t.tenant = e.tenant;
+  t.user = *e.user;
+  t.label = d->label;
+  t.hint = d->hint;
+  t.sha256 = d->token_sha256;
+  t.mint_seq = e.seq;
+  t.created_at = e.time;
+  t.expires_at = d->expires_at;
+  return t;
+}
 
 Status TokenProjector::Apply(const Event& event, KeyspaceWriter& out) const {
   TL_RETURN_IF_ERROR(std::visit(Applier{event, out}, event.data));

@@ -6,9 +6,17 @@
 // Stateless and thread-safe.
 #pragma once
 
+#include <optional>
+
 #include "core/ports.h"
+#include "core/token.h"
 
 namespace tokenlog::projections {
+
+// The record a token.minted event creates in `tokens` (Apply writes exactly
+// this); nullopt when `event` is not a token.minted with a token and a user.
+// What a mint's answer shows, without reading it back.
+std::optional<TokenRecord> MintedRecord(const Event& event);
 
 class TokenProjector final : public Projector {
  public:

@@ -142,6 +142,11 @@ TEST_CASE("http: mint answers 201 with the token object and its value, shown onc
   REQUIRE(one.status == 200);
   ExpectTokenObject(one.Object(), false);
   CHECK(Str(one.Object(), "hint") == Str(t, "hint"));
+  // The mint's answer (built from the committed event, not read back) is
+  // the stored token, plus its value.
+  json::object stored = t;
+  stored.erase("token");
+  CHECK(one.Object() == stored);
   Resp list = h.Get("/v1/tokens", jwt);
   REQUIRE(list.status == 200);
   ExpectTokenObject(list.Object().at("tokens").as_array().at(0).as_object(), false);
@@ -586,6 +591,9 @@ TEST_CASE("http: rotate mints a replacement with the same label and revokes the 
   CHECK(Str(fresh, "created_at") == At(kTestNow + 60'000));
   CHECK(Str(fresh, "expires_at") == At(kTestNow + 60'000 + 90 * kDayMillis));  // policy default
   CHECK(h.HeadSeq() == head + 2);  // revoke + mint, one append
+  json::object stored = fresh;
+  stored.erase("token");
+  CHECK(h.Get("/v1/tokens/" + Id(fresh), jwt).Object() == stored);
 
   auto old_now = h.Get("/v1/tokens/" + Id(old), jwt).Object();
   CHECK(Str(old_now, "status") == "revoked");

@@ -197,6 +197,40 @@ TEST_CASE("DecideMint mints one active token expiring after the default 90 days"
   CHECK(t.StatusAt(w.now()) == TokenStatus::kActive);
 }
 
+TEST_CASE("MintedRecord is the record the projector stores for a minted token, and nothing else",
+          "[commands][mint]") {
+  // A mint's and a rotation's answers are built from MintedRecord of the
+  // committed event instead of reading `tokens` back: the two must agree.
+  World w;
+  w.SetPolicy(PolicyLimits{std::nullopt, 90});
+  auto check = [&](const Result<Decision>& d) {
+    std::vector<Event> applied = w.Apply(d);
+    size_t minted = 0;
+    for (const Event& e : applied) {
+      std::optional<TokenRecord> r = projections::MintedRecord(e);
+      if (e.type() != EventType::kTokenMinted) {
+        CHECK_FALSE(r.has_value());
+        continue;
+      }
+      ++minted;
+      REQUIRE(r.has_value());
+      CHECK(*r == w.Token(*e.token_id));
+      CHECK(r->mint_seq == e.seq);
+    }
+    CHECK(minted == 1);
+  };
+  check(DecideMint(w.state, w.UserCtx(kAlice), kAlice, "Laptop", DefaultExpiry()));
+  check(DecideMint(w.state, w.UserCtx(kAlice), kAlice, "No expiry", NullExpiry()));
+  w.clock.Advance(kDay);
+  const std::string old = w.Mint(kBob);
+  check(DecideRotate(w.state, w.UserCtx(kBob), Own(kBob), old, Days(7)));
+
+  Event incomplete = w.Apply(DecideMint(w.state, w.UserCtx(kCarol), kCarol, "x",
+                                        DefaultExpiry()))[0];
+  incomplete.user.reset();
+  CHECK_FALSE(projections::MintedRecord(incomplete).has_value());
+}
+
 TEST_CASE("DecideMint trims the label and refuses a label breaking the rules with invalid_label",
           "[commands][mint]") {
   World w;
