@@ -43,10 +43,12 @@ class ProjectionState final : public StateReader {
   Result<TokenPage> TokensPage(const TokenPageQuery& query) const;
 
  private:
-  // Token records named by the index entries under `prefix`, newest first,
-  // starting before `before_seq` (0: newest), while `keep` says go on.
+  // Token records named by the index entries under `prefix`, newest first
+  // (oldest first when `oldest_first`), starting before `before_seq` (0:
+  // newest; only newest first), while `keep` says go on.
   Status VisitIndex(Keyspace index, const std::string& prefix, uint64_t before_seq,
-                    const std::function<bool(TokenRecord&&)>& keep) const;
+                    const std::function<bool(TokenRecord&&)>& keep,
+                    bool oldest_first = false) const;
   // Every token record the index lists under `prefix`, newest first.
   Result<std::vector<TokenRecord>> AllOf(Keyspace index, const std::string& prefix) const;
 
