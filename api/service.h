@@ -129,8 +129,12 @@ class Service {
   // 200 (or `status`) with the token object of `token_id`.
   Reply TokenReply(int status, std::string_view token_id,
                    const std::optional<std::string>& value = std::nullopt);
-  // 201 with the new token of a mint or rotation, built from its committed
-  // token.minted event (the record the projection wrote), with its value.
+  // 201 with the new token of a mint or rotation as of the mint, built from
+  // its committed token.minted event (the record the projection wrote), with
+  // its value. A later command of the same write group (a deactivation, a
+  // policy change) may already have changed the stored token; the answer
+  // shows the state its own command left, as a read after the commit would
+  // have shown a later group's.
   Reply NewTokenReply(const Decision& d);
 
   storage::EventStore& store_;

@@ -291,8 +291,8 @@ test('create: the API\'s label message inline, then the value once: hidden, show
   // seconds): wait for it, so that it is older than every event the later
   // tests append (the activity test finds it on the second page).
   await until('the first use logged', async () => {
-    const events = (await api(devJwt(ALICE), 'GET', '/v1/activity?limit=50')).body.events;
-    return events.some((e) => e.type === 'token.used');
+    const { body } = await api(devJwt(ALICE), 'GET', '/v1/activity?limit=50');
+    return body?.events?.some((e) => e.type === 'token.used') ?? false;
   });
   await shot(page, 'tokens-list');
   await page.close();
