@@ -163,6 +163,19 @@ def peak_rss_mb(pid):
 
 # ---------------------------------------------------------------- wrk
 
+# Prints wrk's figures as one BENCHJSON line (every wrk script ends with it; %-formatted with
+# the script, hence the doubled %).
+WRK_DONE = """
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCHJSON {"requests":%%d,"duration_us":%%d,"p50_us":%%.1f,' ..
+    '"p99_us":%%.1f,"status_errors":%%d,"connect_errors":%%d,"read_errors":%%d,' ..
+    '"write_errors":%%d,"timeouts":%%d}\\n', summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.status, e.connect, e.read, e.write,
+    e.timeout))
+end
+"""
+
 WRK_SCRIPT = """
 -- Rotates over the Authorization headers below (one request table per thread, built once,
 -- so the Lua cost per request is the same whatever the target), and prints the figures.
@@ -184,15 +197,7 @@ function request()
   n = n + 1
   return reqs[(n %% #reqs) + 1]
 end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BENCHJSON {"requests":%%d,"duration_us":%%d,"p50_us":%%.1f,' ..
-    '"p99_us":%%.1f,"status_errors":%%d,"connect_errors":%%d,"read_errors":%%d,' ..
-    '"write_errors":%%d,"timeouts":%%d}\\n', summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), e.status, e.connect, e.read, e.write,
-    e.timeout))
-end
-"""
+""" + WRK_DONE
 
 
 def wrk_script(name, path, headers):
@@ -516,15 +521,7 @@ function request()
   n = n + 1
   return reqs[(n - 1) %% #reqs + 1]
 end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BENCHJSON {"requests":%%d,"duration_us":%%d,"p50_us":%%.1f,' ..
-    '"p99_us":%%.1f,"status_errors":%%d,"connect_errors":%%d,"read_errors":%%d,' ..
-    '"write_errors":%%d,"timeouts":%%d}\\n', summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), e.status, e.connect, e.read, e.write,
-    e.timeout))
-end
-"""
+""" + WRK_DONE
 MINT_USERS_PER_S = 40000  # pre-signed users per second of a run: mints reuse a user rarely
 
 
