@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -530,6 +531,26 @@ class KeyShapesProjector final : public Projector {
 
 }  // namespace
 
+namespace {
+
+// Appends `total` token.minted events of tenant acme, `batch` to a command;
+// the j-th event of a command is for user_of(j).
+void AppendMints(EventStore& store, RandomSource& random, int total, int batch,
+                 const std::function<std::string(int)>& user_of) {
+  for (int i = 0; i < total; i += batch) {
+    auto r = store.Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
+      std::vector<Event> events;
+      for (int j = 0; j < batch; ++j) {
+        events.push_back(testing::MintedEvent(random, now, "acme", user_of(j)));
+      }
+      return events;
+    });
+    REQUIRE(r.ok());
+  }
+}
+
+}  // namespace
+
 TEST_CASE("a rebuild writes keys of any shape in byte order, the last write of each winning") {
   testing::TempDir dir;
   FakeClock clock{kStart};
@@ -539,14 +560,7 @@ TEST_CASE("a rebuild writes keys of any shape in byte order, the last write of e
   std::unique_ptr<EventStore> store = std::move(opened).value();
   SeededRandom random(3);
   const int kEvents = 2000;
-  for (int i = 0; i < kEvents; i += 50) {
-    auto r = store->Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
-      std::vector<Event> events;
-      for (int j = 0; j < 50; ++j) events.push_back(testing::MintedEvent(random, now, "acme", "a@x"));
-      return events;
-    });
-    REQUIRE(r.ok());
-  }
+  AppendMints(*store, random, kEvents, 50, [](int) { return std::string("a@x"); });
   std::vector<std::map<std::string, std::string>> expected(3);
   for (uint64_t seq = 1; seq <= kEvents; ++seq) projector.Expect(seq, expected);
 
@@ -589,17 +603,7 @@ TEST_CASE("a rebuild leaves auto compaction on for every projection") {
   REQUIRE(opened.ok());
   std::unique_ptr<EventStore> store = std::move(opened).value();
   SeededRandom random(9);
-  for (int i = 0; i < 2000; i += 100) {
-    auto r = store->Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
-      std::vector<Event> events;
-      for (int j = 0; j < 100; ++j) {
-        events.push_back(
-            testing::MintedEvent(random, now, "acme", "u" + std::to_string(j % 7) + "@x"));
-      }
-      return events;
-    });
-    REQUIRE(r.ok());
-  }
+  AppendMints(*store, random, 2000, 100, [](int j) { return "u" + std::to_string(j % 7) + "@x"; });
   auto compaction_on_everywhere = [&] {
     rocksdb::DBOptions db_options;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
