@@ -523,6 +523,7 @@ Reply Service::Check(const httplib::Request& req) {
   if (!ValidateTokenValue(creds->password).ok()) return deny(DenyMetric::kBadChecksum);
   if (!found) return deny(DenyMetric::kUnknown);
   const projections::AuthIndex::Match& t = *found;
+  usage_.Prefetch(t.token_id());  // its miss overlaps the owner's, read next
   const projections::AuthIndex::Owner& owner = *t.owner;
 
   std::optional<DenyReason> reason;

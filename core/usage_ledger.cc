@@ -95,6 +95,17 @@ void UsageLedger::Rehash(Shard& shard, size_t size) {
     moved[i] = slot;
   }
   shard.slots.swap(moved);
+  shard.hint_slots.store(shard.slots.data(), std::memory_order_relaxed);
+  shard.hint_mask.store(mask, std::memory_order_relaxed);
+}
+
+void UsageLedger::Prefetch(std::string_view token_id) const {
+  if (token_id.size() > IdKey::kMax) return;
+  const uint64_t hash = std::hash<std::string_view>()(token_id);  // HashOf's
+  const Shard& shard = ShardOf(hash);
+  const Slot* slots = shard.hint_slots.load(std::memory_order_relaxed);
+  if (!slots) return;
+  __builtin_prefetch(slots + ((hash / kShards) & shard.hint_mask.load(std::memory_order_relaxed)));
 }
 
 void UsageLedger::Erase(Shard& shard, size_t i) {

@@ -50,6 +50,12 @@ class UsageLedger {
   // Puts back the counts of events that could not be appended.
   void Requeue(const std::vector<Event>& events);
 
+  // Starts loading `token_id`'s slot into the cache, without the shard's
+  // lock: a check calls it as soon as its index lookup gives the id, so that
+  // the slot's cache miss overlaps the owner's instead of following it. A
+  // hint only: a table that changed meanwhile wastes the load, nothing else.
+  void Prefetch(std::string_view token_id) const;
+
   // The latest successful use seen in memory, if any.
   std::optional<int64_t> LastUsed(std::string_view token_id) const;
 
@@ -114,6 +120,11 @@ class UsageLedger {
     mutable std::mutex mu;
     std::vector<Slot> slots;  // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;          // GUARDED_BY(mu)
+    // The table's address and mask as of its last change, for Prefetch(),
+    // which reads them without the lock (a prefetch of a stale address does
+    // not fault).
+    std::atomic<const Slot*> hint_slots{nullptr};
+    std::atomic<size_t> hint_mask{0};
     ~Shard();
   };
   static uint64_t HashOf(const IdKey& key) { return std::hash<std::string_view>()(key.view()); }
