@@ -138,12 +138,21 @@ class AuthIndex {
     mutable std::shared_mutex mu;
     Slots slots;      // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;  // GUARDED_BY(mu)
+    // The table's address and mask as of its last change, for
+    // PrefetchSlots(), which reads them without the lock (a prefetch of a
+    // stale address does not fault).
+    std::atomic<const Slot*> hint_slots{nullptr};
+    std::atomic<size_t> hint_mask{0};
   };
 
   void Upsert(const TokenRecordView& record);
   // Lowers the expiry bound to `expires_at` if that is earlier.
   void NoteExpiry(int64_t expires_at);
   Owner* InternOwner(std::string_view tenant, std::string_view user);
+  // Starts loading the owner slot and the token slot that Upsert(record)
+  // will read (the load issues it a batch ahead, so that the two cache
+  // misses of each record overlap those of the next ones).
+  void PrefetchSlots(const TokenRecordView& record) const;
   Shard& ShardOf(const Digest& d) const;
   // The index of the slot holding `d`, or of the empty slot where it goes.
   // REQUIRES: slots neither empty nor full.
@@ -163,10 +172,12 @@ class AuthIndex {
     uint32_t size = 0;       // of the key
     std::array<char, 44> key{};  // the key when size <= 44
   };
-  struct OwnerShard {
+  struct alignas(64) OwnerShard {  // a cache line of its own for each shard's lock
     std::mutex mu;
     std::vector<OwnerSlot> slots;  // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;               // GUARDED_BY(mu)
+    std::atomic<const OwnerSlot*> hint_slots{nullptr};  // as in Shard
+    std::atomic<size_t> hint_mask{0};
   };
   // A new Owner of `tenant` and `user` in the owner arena.
   Owner* NewOwner(std::string_view tenant, std::string_view user);

@@ -10,6 +10,7 @@
 
 #include "core/sha256.h"
 #include "projections/auth_index.h"
+#include "projections/memory_keyspaces.h"
 #include "projections/records.h"
 
 using namespace tokenlog;
@@ -150,4 +151,71 @@ TEST_CASE("a reserved 1M-token index and owners over several arena blocks answer
   REQUIRE(index.OnWrite(Keyspace::kTokens, revoked.id, projections::EncodeTokenRecord(revoked)).ok());
   CHECK(index.Find(revoked.sha256)->revoked);
   CHECK(index.size() == kOwners);
+}
+
+TEST_CASE("Load adds every stored token, in both halves and a batch behind the scan, and refuses a corrupt record") {
+  // 1,003 tokens (not a multiple of the load's batch of 16), their ids
+  // spread over both halves the two load threads take ("tok_0".."tok_U" and
+  // "tok_V".."tok_z"), 3 per owner, some revoked or logged expired.
+  projections::MemoryKeyspaces keyspaces;
+  const size_t kTokens = 1'003;
+  std::vector<TokenRecord> records;
+  size_t expected_live = 0;
+  for (size_t i = 0; i < kTokens; ++i) {
+    TokenRecord t;
+    t.id = TokenId(i);
+    t.tenant = "acme";
+    t.user = "user" + std::to_string(i / 3) + "@acme.example";
+    t.label = "label";
+    t.hint = "hint";
+    t.sha256 = Sha256(t.id + "value");
+    t.mint_seq = i + 1;
+    t.created_at = 1;
+    if (i % 4 == 0) t.expires_at = 5'000 + static_cast<int64_t>(i);
+    if (i % 5 == 0) t.revoked_at = 2;
+    t.expired_logged = i % 7 == 0;
+    if (!t.revoked_at && !t.expired_logged) ++expected_live;
+    keyspaces.Put(Keyspace::kTokens, t.id, projections::EncodeTokenRecord(t));
+    records.push_back(t);
+  }
+  keyspaces.Put(Keyspace::kUsers, std::string("acme") + '\0' + "user7@acme.example",
+                projections::EncodeDeactivation(9));
+  size_t low = 0;
+  for (const auto& t : records) low += t.id < "tok_V";
+  REQUIRE(low > 0);
+  REQUIRE(low < kTokens);
+
+  AuthIndex index;
+  auto live = index.Load(keyspaces);
+  REQUIRE(live.ok());
+  CHECK(*live == expected_live);
+  CHECK(index.size() == kTokens);
+  for (size_t i = 0; i < kTokens; ++i) {
+    const TokenRecord& t = records[i];
+    INFO("token " << i);
+    auto m = index.Find(t.sha256);
+    REQUIRE(m);
+    CHECK(m->token_id() == t.id);
+    CHECK(m->owner->user() == t.user);
+    CHECK(m->revoked == t.revoked_at.has_value());
+    CHECK(m->expired_logged == t.expired_logged);
+    CHECK(m->expires_at == t.expires_at);
+    CHECK(m->owner->deactivated.load() == (i / 3 == 7));
+  }
+  // The earliest live expiry is known: the sweep finds exactly the live
+  // tokens due by then.
+  std::vector<std::string> due = index.DueForExpiry(5'000 + 100);
+  size_t expected_due = 0;
+  for (const auto& t : records) {
+    expected_due += t.expires_at && *t.expires_at <= 5'100 && !t.revoked_at && !t.expired_logged;
+  }
+  CHECK(due.size() == expected_due);
+
+  // A record that does not decode, in the middle of the second half.
+  keyspaces.Put(Keyspace::kTokens, "tok_X", "not a token record");
+  AuthIndex corrupt;
+  auto refused = corrupt.Load(keyspaces);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kCorruption);
+  CHECK(refused.status().detail().find("tok_X") != std::string::npos);
 }
