@@ -1356,17 +1356,25 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
     writable_ = write.ok();
     if (write.ok()) head_ = head;
   }
-  if (write.ok()) {
+  // The listener runs before any caller is answered, so that what a caller
+  // reads next (the metrics gauges) already counts its own events. The
+  // events are moved to it and back, not copied (a mint's ~6 strings each).
+  if (write.ok() && listener_) {
+    committed.reserve(group.size());  // most commands log one event
     for (size_t i = 0; i < group.size(); ++i) {
       if (results[i]->ok()) {
-        for (const Event& e : results[i]->value()) committed.push_back(e);
+        for (Event& e : results[i]->value()) committed.push_back(std::move(e));
       }
     }
-  }
-  // The listener runs before any caller is answered, so that what a caller
-  // reads next (the metrics gauges) already counts its own events.
-  if (!committed.empty() && listener_) {
-    listener_(committed, BatchWrites(impl_.get(), batch.GetWriteBatch()));
+    if (!committed.empty()) {
+      listener_(committed, BatchWrites(impl_.get(), batch.GetWriteBatch()));
+    }
+    size_t next = 0;
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (results[i]->ok()) {
+        for (Event& e : results[i]->value()) e = std::move(committed[next++]);
+      }
+    }
   }
   for (size_t i = 0; i < group.size(); ++i) {
     if (write.ok() || !results[i]->ok()) {

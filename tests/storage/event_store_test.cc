@@ -201,6 +201,65 @@ TEST_CASE("appends are chained, numbered from 1 and survive a reopen") {
   CHECK((*tokens)[1].label == "laptop");
 }
 
+TEST_CASE("each caller gets its committed events whole, as the commit listener saw them and the log holds them") {
+  Fixture f;
+  std::vector<Event> seen;
+  f.store->SetCommitListener([&](const std::vector<Event>& events, const storage::CommittedWrites&) {
+    seen.insert(seen.end(), events.begin(), events.end());
+  });
+  // Three commands in turn from four threads, so that groups form: one
+  // event each, or three for the commands that mint three tokens.
+  std::vector<std::vector<Event>> answers(12);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t k = 0; k < 3; ++k) {
+        const size_t n = t * 3 + k;
+        auto r = f.store->Execute([&](const KeyspaceReader&, int64_t now) -> Result<std::vector<Event>> {
+          std::vector<Event> events;
+          for (size_t i = 0; i < (n % 2 ? 3u : 1u); ++i) {
+            const std::string value = "value-" + std::to_string(n) + "-" + std::to_string(i);
+            Event e;
+            e.time = now;
+            e.tenant = "acme";
+            e.user = "user" + std::to_string(n) + "@acme.example";
+            e.actor = Actor{ActorRole::kUser, *e.user, "203.0.113.7"};
+            TokenMinted d;
+            d.label = "a label long enough to live on the heap " + std::to_string(i);
+            d.hint = TokenHint(value);
+            d.token_sha256 = Sha256(value);
+            e.token_id = TokenIdOf(d.token_sha256);
+            e.data = d;
+            events.push_back(std::move(e));
+          }
+          return events;
+        });
+        if (r.ok()) answers[n] = std::move(r).value();  // (no Catch assertion off the main thread)
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  size_t total = 0;
+  for (size_t n = 0; n < answers.size(); ++n) {
+    INFO("command " << n);
+    REQUIRE(answers[n].size() == (n % 2 ? 3u : 1u));
+    for (const Event& e : answers[n]) {
+      ++total;
+      CHECK(e.user == "user" + std::to_string(n) + "@acme.example");
+      CHECK(e.actor.user == e.user);
+      CHECK(std::get<TokenMinted>(e.data).label.rfind("a label long enough", 0) == 0);
+      auto logged = f.store->ReadEvent(e.seq);
+      REQUIRE(logged.ok());
+      REQUIRE(logged->has_value());
+      CHECK(**logged == e);
+      REQUIRE(e.seq >= 1);
+      REQUIRE(e.seq <= seen.size());
+      CHECK(seen[e.seq - 1] == e);  // the listener saw the events in seq order
+    }
+  }
+  CHECK(seen.size() == total);
+}
+
 TEST_CASE("a refused command in a group leaves no trace") {
   Fixture f;
   auto bad = f.Mint("acme", "bob@acme.example", "   ");
