@@ -105,17 +105,23 @@ std::optional<std::vector<std::string>> PathSegments(std::string_view path, bool
 // in `params`).
 bool Match(std::string_view pattern, const std::vector<std::string>& got,
            std::vector<std::string>* params) {
-  const auto want = *PathSegments(pattern, /*encoded=*/false);  // never fails unencoded
-  if (want.size() != got.size()) return false;
+  // The pattern's segments are split as PathSegments splits a path, in
+  // place: each request tries the routes in turn, with no allocation each.
   params->clear();
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i].size() > 2 && want[i].front() == '{') {
+  if (!pattern.empty() && pattern.front() == '/') pattern.remove_prefix(1);
+  if (pattern.empty()) return got.empty();
+  for (size_t i = 0;; ++i) {
+    const size_t slash = pattern.find('/');
+    const std::string_view want = pattern.substr(0, slash);
+    if (i == got.size()) return false;
+    if (want.size() > 2 && want.front() == '{') {
       params->push_back(got[i]);
-    } else if (want[i] != got[i]) {
+    } else if (want != got[i]) {
       return false;
     }
+    if (slash == std::string_view::npos) return i + 1 == got.size();
+    pattern.remove_prefix(slash + 1);
   }
-  return true;
 }
 
 // Only the listed query parameters, each at most once.

@@ -85,7 +85,11 @@ JcsObject& JcsObject::OptStr(std::string_view key, const std::optional<std::stri
   return value ? Str(key, *value) : Null(key);
 }
 JcsObject& JcsObject::Time(std::string_view key, int64_t millis) {
-  return Str(key, FormatTime(millis));
+  return Put(key, [&](std::string& out) {  // a time needs no escape
+    out.push_back('"');
+    AppendTime(out, millis);
+    out.push_back('"');
+  });
 }
 JcsObject& JcsObject::OptTime(std::string_view key, const std::optional<int64_t>& millis) {
   return millis ? Time(key, *millis) : Null(key);

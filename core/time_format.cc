@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <cstdio>
 #include <limits>
 
 #include "core/clock.h"
@@ -73,6 +72,12 @@ bool ReadChar(std::string_view s, size_t* pos, char expected) {
 }  // namespace
 
 std::string FormatTime(int64_t millis_since_epoch) {
+  std::string out;
+  AppendTime(out, millis_since_epoch);
+  return out;
+}
+
+void AppendTime(std::string& out, int64_t millis_since_epoch) {
   // 0000-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z; a stored time
   // outside it (only a damaged record holds one) prints clamped, never
   // overflows.
@@ -83,12 +88,28 @@ std::string FormatTime(int64_t millis_since_epoch) {
   const int64_t ms_of_day = millis_since_epoch - days * kMillisPerDay;
   const CivilDate date = CivilFromDays(days);
   const int64_t secs = ms_of_day / 1000;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(date.year), date.month, date.day,
-                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                static_cast<long long>(secs % 60), static_cast<long long>(ms_of_day % 1000));
-  return buf;
+  // Fixed-width fields, digit by digit, on the stack.
+  char buf[24];
+  auto put = [&buf](size_t at, int64_t value, size_t width) {
+    for (size_t i = width; i > 0; --i, value /= 10) {
+      buf[at + i - 1] = static_cast<char>('0' + value % 10);
+    }
+  };
+  put(0, date.year, 4);  // 0..9999 after the clamp
+  buf[4] = '-';
+  put(5, date.month, 2);
+  buf[7] = '-';
+  put(8, date.day, 2);
+  buf[10] = 'T';
+  put(11, secs / 3600, 2);
+  buf[13] = ':';
+  put(14, secs / 60 % 60, 2);
+  buf[16] = ':';
+  put(17, secs % 60, 2);
+  buf[19] = '.';
+  put(20, ms_of_day % 1000, 3);
+  buf[23] = 'Z';
+  out.append(buf, sizeof buf);
 }
 
 std::optional<int64_t> ParseTime(std::string_view s, SubMillisecond rounding) {

@@ -17,6 +17,8 @@ namespace tokenlog {
 // Times outside years 0000..9999 (only a damaged record holds one) are
 // clamped to that range.
 std::string FormatTime(int64_t millis_since_epoch);
+// The same 24 characters, appended to `out` (no allocation of its own).
+void AppendTime(std::string& out, int64_t millis_since_epoch);
 
 // What a time with digits past the millisecond becomes. Event times are whole
 // milliseconds, so a bound compares right only when rounded its own way:

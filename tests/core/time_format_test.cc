@@ -20,6 +20,9 @@ TEST_CASE("FormatTime golden values", "[time_format]") {
   CHECK(FormatTime(253402300799999) == "9999-12-31T23:59:59.999Z");
   CHECK(FormatTime(-1) == "1969-12-31T23:59:59.999Z");
   CHECK(FormatTime(-62135596800000) == "0001-01-01T00:00:00.000Z");
+  std::string out = "at ";
+  AppendTime(out, 1709210096789);
+  CHECK(out == "at 2024-02-29T12:34:56.789Z");
 }
 
 TEST_CASE("ParseTime reads the golden values back", "[time_format]") {
