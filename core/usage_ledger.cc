@@ -105,7 +105,12 @@ void UsageLedger::Prefetch(std::string_view token_id) const {
   const Shard& shard = ShardOf(hash);
   const Slot* slots = shard.hint_slots.load(std::memory_order_relaxed);
   if (!slots) return;
-  __builtin_prefetch(slots + ((hash / kShards) & shard.hint_mask.load(std::memory_order_relaxed)));
+  // The address computed as an integer: a mask newer than the table read
+  // (the two are separate atomics) may point past it, which a prefetch
+  // allows and pointer arithmetic does not.
+  const size_t i = (hash / kShards) & shard.hint_mask.load(std::memory_order_relaxed);
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(slots) +
+                                                   i * sizeof(Slot)));
 }
 
 void UsageLedger::Erase(Shard& shard, size_t i) {
@@ -242,6 +247,8 @@ void UsageLedger::TakeDue(Shard& shard, int64_t now, bool everything, std::vecto
     try {
       if (shard.used == 0) {
         std::vector<Slot>().swap(shard.slots);
+        shard.hint_slots.store(nullptr, std::memory_order_relaxed);
+        shard.hint_mask.store(0, std::memory_order_relaxed);
       } else {
         Rehash(shard, size);
       }

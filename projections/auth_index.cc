@@ -106,14 +106,20 @@ std::pair<std::string_view, uint64_t> OwnerKey(std::string_view tenant, std::str
 void AuthIndex::PrefetchSlots(const TokenRecordView& record) const {
   const uint64_t hash = OwnerKey(record.tenant, record.user).second;
   const OwnerShard& owners = owner_shards_[hash % kOwnerShards];
+  // Addresses computed as integers: a mask newer than the table read (two
+  // separate atomics) may point past it, which a prefetch allows and pointer
+  // arithmetic does not.
+  auto prefetch = [](const void* table, size_t i, size_t size) {
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(table) + i * size));
+  };
   if (const OwnerSlot* slots = owners.hint_slots.load(std::memory_order_relaxed)) {
-    __builtin_prefetch(slots + ((hash / kOwnerShards) &
-                                owners.hint_mask.load(std::memory_order_relaxed)));
+    prefetch(slots, (hash / kOwnerShards) & owners.hint_mask.load(std::memory_order_relaxed),
+             sizeof(OwnerSlot));
   }
   const Shard& shard = ShardOf(record.sha256);
   if (const Slot* slots = shard.hint_slots.load(std::memory_order_relaxed)) {
-    __builtin_prefetch(slots + (SlotHash(record.sha256) &
-                                shard.hint_mask.load(std::memory_order_relaxed)));
+    prefetch(slots, SlotHash(record.sha256) & shard.hint_mask.load(std::memory_order_relaxed),
+             sizeof(Slot));
   }
 }
 
