@@ -173,16 +173,21 @@ class ConnectionStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
-    if (!is_writable()) return -1;
     if (ssl_) {
+      if (!is_writable()) return -1;
       // A blocking socket with SO_SNDTIMEO bounds the write.
       int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT_MAX)));
       return n > 0 ? n : -1;
     }
+    // A reply nearly always fits the socket's buffer: send first, and wait
+    // (at most the write timeout) only when it is full. A poll before every
+    // send was a system call per request for nothing.
     for (;;) {
-      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      return n;
+      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
+      if (!is_writable()) return -1;
     }
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -210,22 +215,32 @@ class ConnectionStream final : public httplib::Stream {
   // Appends what the socket has, waiting at most until the request's
   // deadline. >0 bytes read, 0 closed or timed out, <0 error.
   ssize_t Fill() {
-    if (!TlsPending()) {
-      const int wait_ms = RemainingMs();
-      if (wait_ms == 0 || WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
-    }
     char chunk[16384];
     if (ssl_) {
+      if (!TlsPending()) {
+        const int wait_ms = RemainingMs();
+        if (wait_ms == 0 || WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
+      }
       // Blocks at most SO_RCVTIMEO for the rest of a TLS record.
       int n = SSL_read(ssl_, chunk, sizeof(chunk));
       if (n > 0) buf_.append(chunk, static_cast<size_t>(n));
       return n > 0 ? n : 0;
     }
+    // The bytes are usually there already (the wait for the next request saw
+    // them arrive): read first, and poll only when nothing has come yet. Past
+    // the request's deadline nothing more is read, as before.
     for (;;) {
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n > 0) buf_.append(chunk, static_cast<size_t>(n));
-      return n;
+      const int wait_ms = RemainingMs();
+      if (wait_ms == 0) return 0;
+      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), MSG_DONTWAIT);
+      if (n > 0) {
+        buf_.append(chunk, static_cast<size_t>(n));
+        return n;
+      }
+      if (n == 0) return 0;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
+      if (WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
     }
   }
 
