@@ -169,3 +169,79 @@ TEST_CASE("keep-alive connections serve request after request") {
   CHECK(CountResponses(r.data) == 3);
   CHECK(r.closed);
 }
+
+namespace {
+
+// Sends `count` pipelined requests for /app.js (~37 KB each: together more
+// than the two sockets' buffers hold) on a connection with a small receive
+// buffer, reads nothing for `pause_ms`, then reads until the server closes
+// or is quiet for 5 s.
+RawResult PipelinedAppJs(int port, int count, int pause_ms) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  int small = 4096;
+  REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  std::string requests;
+  for (int i = 0; i < count; ++i) {
+    requests += "GET /app.js HTTP/1.1\r\nHost: x\r\n";
+    if (i + 1 == count) requests += "Connection: close\r\n";
+    requests += "\r\n";
+  }
+  REQUIRE(::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(requests.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+  RawResult out;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) break;
+    char buf[16384];
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      out.closed = n == 0 || errno == ECONNRESET;
+      break;
+    }
+    out.data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+size_t CountOk(const std::string& data) {
+  size_t n = 0;
+  for (size_t i = data.find("HTTP/1.1 200 OK\r\n"); i != std::string::npos;
+       i = data.find("HTTP/1.1 200 OK\r\n", i + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("replies larger than the sockets' buffers all reach a client that reads them late") {
+  // ~7 MB of replies against at most ~4 MB of buffers: the server finds the
+  // socket full, waits for room (the write timeout, 10 s, is far off) and
+  // goes on where it stopped.
+  Harness h(api::HttpLimits{});
+  RawResult r = PipelinedAppJs(h.port, 200, 500);
+  CHECK(r.closed);
+  CHECK(CountOk(r.data) == 200);
+  const size_t one = r.data.size() / 200;
+  CHECK(one > 30'000);  // each reply whole: /app.js and its head
+}
+
+TEST_CASE("a client that stops reading its replies is cut off by the write timeout") {
+  api::HttpLimits limits;
+  limits.write_timeout_seconds = 1;
+  Harness h(limits);
+  RawResult r = PipelinedAppJs(h.port, 200, 4000);
+  CHECK(r.closed);
+  CHECK(CountOk(r.data) < 200);
+  // The connection's thread is free again: another client is served.
+  RawResult other = RawExchange(h.port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(CountResponses(other.data) == 1);
+}
