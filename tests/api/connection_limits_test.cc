@@ -1,5 +1,6 @@
 // The connection-level defences that need their own server: exceptions never
-// reach a client, and a slow client is cut off by the read timeout.
+// reach a client, a slow client is cut off by the read timeout, and one that
+// stops reading its replies by the write timeout.
 #include <catch2/catch.hpp>
 
 #include "tests/api/test_server.h"
