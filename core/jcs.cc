@@ -44,8 +44,9 @@ JcsObject& JcsObject::Put(std::string_view key, Write&& write) {
   const size_t at = values_.size();
   write(values_);
   const size_t size = values_.size() - at;
-  auto it = std::lower_bound(members_.begin(), members_.end(), key,
-                             [](const Member& m, std::string_view k) { return m.key < k; });
+  auto it = std::lower_bound(
+      members_.begin(), members_.end(), key,
+      [](const Member& m, std::string_view k) { return std::string_view(m.key) < k; });
   if (it != members_.end() && it->key == key) {
     it->at = at;
     it->size = size;

@@ -124,7 +124,9 @@ void AuthIndex::PrefetchSlots(const TokenRecordView& record) const {
 }
 
 AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_view user) {
-  const auto [key, hash] = OwnerKey(tenant, user);
+  const auto owner_key = OwnerKey(tenant, user);  // (clang 14 cannot capture structured bindings)
+  const std::string_view key = owner_key.first;
+  const uint64_t hash = owner_key.second;
   OwnerShard& shard = owner_shards_[hash % kOwnerShards];
   auto matches = [&](const OwnerSlot& slot) {
     if (slot.hash != hash || slot.size != key.size()) return false;
