@@ -95,22 +95,13 @@ void UsageLedger::Rehash(Shard& shard, size_t size) {
     moved[i] = slot;
   }
   shard.slots.swap(moved);
-  shard.hint_slots.store(shard.slots.data(), std::memory_order_relaxed);
-  shard.hint_mask.store(mask, std::memory_order_relaxed);
+  shard.hint.Set(shard.slots.data(), mask);
 }
 
 void UsageLedger::Prefetch(std::string_view token_id) const {
   if (token_id.size() > IdKey::kMax) return;
   const uint64_t hash = std::hash<std::string_view>()(token_id);  // HashOf's
-  const Shard& shard = ShardOf(hash);
-  const Slot* slots = shard.hint_slots.load(std::memory_order_relaxed);
-  if (!slots) return;
-  // The address computed as an integer: a mask newer than the table read
-  // (the two are separate atomics) may point past it, which a prefetch
-  // allows and pointer arithmetic does not.
-  const size_t i = (hash / kShards) & shard.hint_mask.load(std::memory_order_relaxed);
-  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(slots) +
-                                                   i * sizeof(Slot)));
+  ShardOf(hash).hint.Prefetch(hash / kShards);  // the low bits chose the shard
 }
 
 void UsageLedger::Erase(Shard& shard, size_t i) {
@@ -247,8 +238,7 @@ void UsageLedger::TakeDue(Shard& shard, int64_t now, bool everything, std::vecto
     try {
       if (shard.used == 0) {
         std::vector<Slot>().swap(shard.slots);
-        shard.hint_slots.store(nullptr, std::memory_order_relaxed);
-        shard.hint_mask.store(0, std::memory_order_relaxed);
+        shard.hint.Clear();
       } else {
         Rehash(shard, size);
       }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/table_hint.h"
 #include "core/token.h"
 
 namespace tokenlog {
@@ -120,11 +121,7 @@ class UsageLedger {
     mutable std::mutex mu;
     std::vector<Slot> slots;  // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;          // GUARDED_BY(mu)
-    // The table's address and mask as of its last change, for Prefetch(),
-    // which reads them without the lock (a prefetch of a stale address does
-    // not fault).
-    std::atomic<const Slot*> hint_slots{nullptr};
-    std::atomic<size_t> hint_mask{0};
+    TableHint<Slot> hint;  // the table as of its last change, for Prefetch()
     ~Shard();
   };
   static uint64_t HashOf(const IdKey& key) { return std::hash<std::string_view>()(key.view()); }

@@ -105,22 +105,8 @@ std::pair<std::string_view, uint64_t> OwnerKey(std::string_view tenant, std::str
 
 void AuthIndex::PrefetchSlots(const TokenRecordView& record) const {
   const uint64_t hash = OwnerKey(record.tenant, record.user).second;
-  const OwnerShard& owners = owner_shards_[hash % kOwnerShards];
-  // Addresses computed as integers: a mask newer than the table read (two
-  // separate atomics) may point past it, which a prefetch allows and pointer
-  // arithmetic does not.
-  auto prefetch = [](const void* table, size_t i, size_t size) {
-    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(table) + i * size));
-  };
-  if (const OwnerSlot* slots = owners.hint_slots.load(std::memory_order_relaxed)) {
-    prefetch(slots, (hash / kOwnerShards) & owners.hint_mask.load(std::memory_order_relaxed),
-             sizeof(OwnerSlot));
-  }
-  const Shard& shard = ShardOf(record.sha256);
-  if (const Slot* slots = shard.hint_slots.load(std::memory_order_relaxed)) {
-    prefetch(slots, SlotHash(record.sha256) & shard.hint_mask.load(std::memory_order_relaxed),
-             sizeof(Slot));
-  }
+  owner_shards_[hash % kOwnerShards].hint.Prefetch(hash / kOwnerShards);
+  ShardOf(record.sha256).hint.Prefetch(SlotHash(record.sha256));
 }
 
 AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_view user) {
@@ -147,8 +133,7 @@ AuthIndex::Owner* AuthIndex::InternOwner(std::string_view tenant, std::string_vi
       grown[i] = slot;
     }
     shard.slots.swap(grown);
-    shard.hint_slots.store(shard.slots.data(), std::memory_order_relaxed);
-    shard.hint_mask.store(mask, std::memory_order_relaxed);
+    shard.hint.Set(shard.slots.data(), mask);
   }
   const size_t mask = shard.slots.size() - 1;
   size_t i = (hash / kOwnerShards) & mask;  // the low bits chose the shard
@@ -358,8 +343,7 @@ void AuthIndex::Grow(Shard& shard, size_t slots) {
     if (s.owner_bits) grown[Probe(grown, s.digest)] = s;
   }
   shard.slots.swap(grown);
-  shard.hint_slots.store(shard.slots.data(), std::memory_order_relaxed);
-  shard.hint_mask.store(slots - 1, std::memory_order_relaxed);
+  shard.hint.Set(shard.slots.data(), slots - 1);
 }
 
 void AuthIndex::Reserve(size_t tokens) {

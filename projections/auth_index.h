@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/sha256.h"
+#include "core/table_hint.h"
 
 #include "core/ports.h"
 #include "core/token.h"
@@ -138,11 +139,7 @@ class AuthIndex {
     mutable std::shared_mutex mu;
     Slots slots;      // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;  // GUARDED_BY(mu)
-    // The table's address and mask as of its last change, for
-    // PrefetchSlots(), which reads them without the lock (a prefetch of a
-    // stale address does not fault).
-    std::atomic<const Slot*> hint_slots{nullptr};
-    std::atomic<size_t> hint_mask{0};
+    TableHint<Slot> hint;  // the table as of its last change, for PrefetchSlots()
   };
 
   void Upsert(const TokenRecordView& record);
@@ -176,8 +173,7 @@ class AuthIndex {
     std::mutex mu;
     std::vector<OwnerSlot> slots;  // GUARDED_BY(mu); size a power of two, or 0
     size_t used = 0;               // GUARDED_BY(mu)
-    std::atomic<const OwnerSlot*> hint_slots{nullptr};  // as in Shard
-    std::atomic<size_t> hint_mask{0};
+    TableHint<OwnerSlot> hint;  // as in Shard
   };
   // A new Owner of `tenant` and `user` in the owner arena.
   Owner* NewOwner(std::string_view tenant, std::string_view user);
