@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -246,4 +247,55 @@ TEST_CASE("Load adds every stored token, in both halves and a batch behind the s
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().code() == Code::kCorruption);
   CHECK(refused.status().detail().find("tok_X") != std::string::npos);
+}
+
+TEST_CASE("Load interns each owner once while both threads grow the owner tables") {
+  // 20,000 owners with 3 tokens each, their ids in both halves the two load
+  // threads take: each owner shard's table grows past its first size while
+  // both threads intern into it (a grow allocates its table with the
+  // shard's lock released, so the other thread may intern or grow
+  // meanwhile). Every token must then point to the one Owner of its
+  // (tenant, user), and distinct owners to distinct ones.
+  projections::MemoryKeyspaces keyspaces;
+  const size_t kOwners = 20'000;
+  const size_t kTokens = 3 * kOwners;
+  auto owner_of = [&](size_t i) { return i % kOwners; };
+  auto user_of = [](size_t o) { return "user" + std::to_string(o) + "@acme.example"; };
+  size_t low = 0;
+  for (size_t i = 0; i < kTokens; ++i) {
+    TokenRecord t;
+    t.id = TokenId(i);
+    t.tenant = owner_of(i) % 2 ? "acme" : "globex";
+    t.user = user_of(owner_of(i));
+    t.label = "label";
+    t.hint = "hint";
+    t.sha256 = Sha256(t.id + "value");
+    t.mint_seq = i + 1;
+    t.created_at = 1;
+    keyspaces.Put(Keyspace::kTokens, t.id, projections::EncodeTokenRecord(t));
+    low += t.id < "tok_V";
+  }
+  REQUIRE(low > kTokens / 3);
+  REQUIRE(kTokens - low > kTokens / 3);
+
+  AuthIndex index;
+  auto live = index.Load(keyspaces);
+  REQUIRE(live.ok());
+  CHECK(*live == kTokens);
+  CHECK(index.size() == kTokens);
+  std::vector<const AuthIndex::Owner*> interned(kOwners, nullptr);
+  size_t mismatched = 0;
+  for (size_t i = 0; i < kTokens; ++i) {
+    auto m = index.Find(Sha256(TokenId(i) + "value"));
+    REQUIRE(m);
+    const size_t o = owner_of(i);
+    if (m->owner->user() != user_of(o) || m->owner->tenant() != (o % 2 ? "acme" : "globex")) {
+      ++mismatched;
+    }
+    if (interned[o] == nullptr) interned[o] = m->owner;
+    if (m->owner != interned[o]) ++mismatched;
+  }
+  CHECK(mismatched == 0);
+  std::set<const AuthIndex::Owner*> distinct(interned.begin(), interned.end());
+  CHECK(distinct.size() == kOwners);
 }
