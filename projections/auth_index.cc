@@ -1,7 +1,5 @@
 #include "projections/auth_index.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -10,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/huge_pages.h"
 #include "core/token_codec.h"
 #include "projections/records.h"
 
@@ -27,65 +26,9 @@ uint64_t SlotHash(const Digest& d) {
   return h;
 }
 
-constexpr size_t kHugePage = size_t{2} << 20;
-
 }  // namespace
-
-namespace {
-
-// `bytes` (a multiple of kHugePage) mapped at a huge-page boundary and
-// offered to transparent huge pages (madvise mode, the Debian default; where
-// THP is off the advice is ignored and nothing else changes). Mapped, not
-// taken from malloc, so that the advice never lands on heap memory that
-// malloc later hands out for small objects. Freed with UnmapHugePages.
-void* MapHugePages(size_t bytes) {
-  const size_t span = bytes + kHugePage;  // room to align
-  void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  const auto start = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
-  if (aligned > start) ::munmap(p, aligned - start);
-  if (const uintptr_t end = start + span; end > aligned + bytes) {
-    ::munmap(reinterpret_cast<void*>(aligned + bytes), end - (aligned + bytes));
-  }
-  ::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
-  return reinterpret_cast<void*>(aligned);
-}
-
-void UnmapHugePages(void* p, size_t bytes) { ::munmap(p, bytes); }
-
-size_t RoundToHugePages(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
-
-}  // namespace
-
-// Arrays of a huge page or more go on huge pages: a lookup in a 1M-token
-// index then misses the TLB rarely.
-template <typename T>
-T* AuthIndex::SlotAllocator<T>::allocate(size_t n) {
-  if (n > std::numeric_limits<size_t>::max() / sizeof(T) - kHugePage) {
-    throw std::bad_array_new_length();
-  }
-  const size_t bytes = n * sizeof(T);
-  if (bytes < kHugePage) {
-    return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
-  }
-  return static_cast<T*>(MapHugePages(RoundToHugePages(bytes)));
-}
-
-template <typename T>
-void AuthIndex::SlotAllocator<T>::deallocate(T* p, size_t n) {
-  const size_t bytes = n * sizeof(T);
-  if (bytes < kHugePage) {
-    ::operator delete(p, std::align_val_t{alignof(T)});
-  } else {
-    UnmapHugePages(p, RoundToHugePages(bytes));
-  }
-}
 
 void AuthIndex::OwnerBlock::Unmap::operator()(char* p) const { UnmapHugePages(p, bytes); }
-
-template struct AuthIndex::SlotAllocator<AuthIndex::Slot>;
-template struct AuthIndex::SlotAllocator<AuthIndex::OwnerSlot>;
 
 AuthIndex::AuthIndex() : shards_(new Shard[kShards]), owner_shards_(new OwnerShard[kOwnerShards]) {}
 

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "core/sha256.h"
 #include "core/table_hint.h"
 
@@ -108,7 +109,7 @@ class AuthIndex {
   // One cache line per token: the digest, the owner (its two low bits hold
   // revoked and expired_logged), the expiry and the id's 16 characters after
   // "tok_". The slot arrays of a large index sit on transparent huge pages
-  // where the kernel allows (see SlotAllocator), so that a lookup in a
+  // where the kernel allows (core/huge_pages.h), so that a lookup in a
   // 1M-token index misses the cache once and the TLB rarely.
   struct alignas(64) Slot {
     Digest digest;
@@ -121,17 +122,7 @@ class AuthIndex {
     bool expired_logged() const { return owner_bits & 2; }
   };
   static_assert(sizeof(Slot) == 64);
-  template <typename T>
-  struct SlotAllocator {
-    using value_type = T;
-    SlotAllocator() = default;
-    template <typename U>
-    SlotAllocator(const SlotAllocator<U>&) {}
-    T* allocate(size_t n);
-    void deallocate(T* p, size_t n);
-    bool operator==(const SlotAllocator&) const = default;
-  };
-  using Slots = std::vector<Slot, SlotAllocator<Slot>>;
+  using Slots = std::vector<Slot, HugePageAllocator<Slot>>;
   // An open-addressing table (linear probing, no deletes: a token record is
   // never removed), so that a lookup touches one slot, not a bucket list.
   static constexpr size_t kShards = 64;
@@ -173,7 +164,7 @@ class AuthIndex {
   // On huge pages too once a shard's table reaches 2 MB (~24k owners):
   // loading reads it at random for each token (on 4 KiB pages its growth
   // was ~5k of a start-up's 16k page faults with 200k owners).
-  using OwnerSlots = std::vector<OwnerSlot, SlotAllocator<OwnerSlot>>;
+  using OwnerSlots = std::vector<OwnerSlot, HugePageAllocator<OwnerSlot>>;
   struct alignas(64) OwnerShard {  // a cache line of its own for each shard's lock
     std::mutex mu;
     OwnerSlots slots;  // GUARDED_BY(mu); size a power of two, or 0
