@@ -25,6 +25,7 @@
 #include "core/bytes.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
+#include "core/huge_pages.h"
 #include "core/random.h"
 
 namespace tokenlog::storage {
@@ -508,7 +509,7 @@ class RebuildView final : public KeyspaceWriter {
     // Moves the arena's bytes to a new one of `capacity` bytes (offsets stay
     // valid).
     void GrowArena(size_t capacity) {
-      std::unique_ptr<char[]> grown(new char[capacity]);
+      HugeBuffer grown(capacity);
       if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
       arena_ = std::move(grown);
       arena_capacity_ = capacity;
@@ -593,7 +594,7 @@ class RebuildView final : public KeyspaceWriter {
       }
       if (scratch.gathered_capacity < total) {
         scratch.gathered_capacity = total + total / 8;
-        scratch.gathered.reset(new char[scratch.gathered_capacity]);
+        scratch.gathered = HugeBuffer(scratch.gathered_capacity);
       }
       constexpr size_t kAhead = 16;
       char* out = scratch.gathered.get();
@@ -614,8 +615,10 @@ class RebuildView final : public KeyspaceWriter {
       return scratch.gathered.get();
     }
 
-    std::vector<Row> rows_;
-    std::unique_ptr<char[]> arena_;  // values, and keys longer than the head
+    // On huge pages once large (core/huge_pages.h): a load fills a few
+    // hundred MB of rows and arenas on the applying thread, page by page.
+    std::vector<Row, HugePageAllocator<Row>> rows_;
+    HugeBuffer arena_;  // values, and keys longer than the head
     size_t arena_size_ = 0;
     size_t arena_capacity_ = 0;
     struct Ranked {
@@ -628,9 +631,9 @@ class RebuildView final : public KeyspaceWriter {
     // per keyspace and load: that doubled a rebuild's peak memory), kept
     // from load to load.
     struct Scratch {
-      std::vector<Ranked> order, order_spare;
-      std::vector<Row> rows;
-      std::unique_ptr<char[]> gathered;  // values in key order
+      std::vector<Ranked, HugePageAllocator<Ranked>> order, order_spare;
+      std::vector<Row, HugePageAllocator<Row>> rows;
+      HugeBuffer gathered;  // values in key order
       size_t gathered_capacity = 0;
     };
   };
@@ -691,7 +694,7 @@ class RebuildView final : public KeyspaceWriter {
       return static_cast<uint32_t>(std::hash<std::string_view>()(key));
     }
     void Grow() {
-      std::vector<Slot> old = std::move(slots_);
+      auto old = std::move(slots_);
       slots_.assign(std::max<size_t>(old.size() * 2, 1024), Slot{});
       const size_t mask = slots_.size() - 1;
       for (const Slot& slot : old) {
@@ -701,7 +704,7 @@ class RebuildView final : public KeyspaceWriter {
         slots_[i] = slot;
       }
     }
-    std::vector<Slot> slots_;
+    std::vector<Slot, HugePageAllocator<Slot>> slots_;
     size_t size_ = 0;
   };
 
