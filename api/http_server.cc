@@ -100,6 +100,7 @@ class ConnectionStream final : public httplib::Stream {
   // byte, the whole request (head and body) has the read timeout: a client
   // that trickles a byte now and then is cut off all the same.
   Head ReadHead(time_t wait_seconds) {
+    if (!FlushHeld()) return Head::kClosed;  // the last reply's head, if it had no body
     if (pos_ == buf_.size()) {
       buf_.clear();
       pos_ = 0;
@@ -154,6 +155,7 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   bool is_readable() const override {
+    if (!FlushHeld()) return false;
     return pos_ < buf_.size() || TlsPending() || WaitFor(fd_, POLLIN, RemainingMs(), nullptr) > 0;
   }
   bool is_writable() const override {
@@ -179,16 +181,50 @@ class ConnectionStream final : public httplib::Stream {
       int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT_MAX)));
       return n > 0 ? n : -1;
     }
-    // A reply nearly always fits the socket's buffer: send first, and wait
-    // (at most the write timeout) only when it is full. A poll before every
-    // send was a system call per request for nothing.
-    for (;;) {
-      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n >= 0) return n;
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
-      if (!is_writable()) return -1;
+    // httplib writes a reply's head and then its body, each with a write of
+    // its own: the head (the first write since the request was read) is held
+    // here and goes out with the body in one sendmsg, a system call and a
+    // TCP segment fewer for each reply with a body. A held head goes out
+    // before anything more is read or waited for (FlushHeld), and before
+    // the connection closes.
+    const bool first = !wrote_since_read_;
+    wrote_since_read_ = true;
+    if (first && held_.empty() && size <= kHeldBytes) {
+      held_.assign(ptr, size);
+      return static_cast<ssize_t>(size);
     }
+    if (held_.empty()) return Send(ptr, size);
+    iovec parts[2] = {{held_.data(), held_.size()}, {const_cast<char*>(ptr), size}};
+    msghdr msg{};
+    msg.msg_iov = parts;
+    msg.msg_iovlen = 2;
+    ssize_t n;
+    do {
+      n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+    const size_t sent = n < 0 ? 0 : static_cast<size_t>(n);
+    if (sent < held_.size()) {
+      // The socket is full: the rest of the head first (waiting as a send
+      // does), then none of this buffer yet; the caller writes it again.
+      held_.erase(0, sent);
+      return FlushHeld() ? 0 : -1;
+    }
+    const size_t of_this = sent - held_.size();
+    held_.clear();
+    return static_cast<ssize_t>(of_this);
+  }
+
+  // Sends the held head, if any; false when the connection cannot take it.
+  bool FlushHeld() const {
+    size_t done = 0;
+    while (done < held_.size()) {
+      const ssize_t n = Send(held_.data() + done, held_.size() - done);
+      if (n < 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    held_.clear();
+    return true;
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     Address(true, ip, port);
@@ -212,9 +248,24 @@ class ConnectionStream final : public httplib::Stream {
     return static_cast<int>(std::max<int64_t>(0, left.count()));
   }
 
+  // A reply nearly always fits the socket's buffer: send first, and wait
+  // (at most the write timeout) only when it is full. A poll before every
+  // send was a system call per request for nothing.
+  ssize_t Send(const char* ptr, size_t size) const {
+    for (;;) {
+      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
+      if (!is_writable()) return -1;
+    }
+  }
+
   // Appends what the socket has, waiting at most until the request's
   // deadline. >0 bytes read, 0 closed or timed out, <0 error.
   ssize_t Fill() {
+    if (!FlushHeld()) return -1;
+    wrote_since_read_ = false;
     char chunk[16384];
     if (ssl_) {
       if (!TlsPending()) {
@@ -282,6 +333,10 @@ class ConnectionStream final : public httplib::Stream {
   const std::atomic<socket_t>& running_;
   std::string buf_;
   size_t pos_ = 0;
+  // A reply's head held back to go out with its body (plain HTTP only).
+  static constexpr size_t kHeldBytes = 4096;
+  mutable std::string held_;
+  bool wrote_since_read_ = false;
   std::chrono::steady_clock::time_point deadline_{};  // of the request being read
 };
 
@@ -534,6 +589,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     if (!ret || connection_closed || t_close_after_reply) break;
     --remaining;
   }
+  (void)stream.FlushHeld();  // the last reply's head, when it had no body
   if (unread_input) {
     // Closing with unread bytes makes the kernel send RST, which can destroy
     // the answer before the client reads it: send FIN first and drain a
