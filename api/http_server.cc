@@ -101,6 +101,7 @@ class ConnectionStream final : public httplib::Stream {
   // that trickles a byte now and then is cut off all the same.
   Head ReadHead(time_t wait_seconds) {
     if (!FlushHeld()) return Head::kClosed;  // the last reply's head, if it had no body
+    wrote_since_read_ = false;  // a pipelined request may need no Fill()
     if (pos_ == buf_.size()) {
       buf_.clear();
       pos_ = 0;
@@ -147,13 +148,14 @@ class ConnectionStream final : public httplib::Stream {
 
   bool WriteAll(std::string_view data) {
     while (!data.empty()) {
-      ssize_t n = write(data.data(), data.size());
-      if (n <= 0) return false;
+      ssize_t n = write(data.data(), data.size());  // 0: nothing of it went yet
+      if (n < 0) return false;
       data.remove_prefix(static_cast<size_t>(n));
     }
     return true;
   }
 
+  // Sends a held head first (waiting at most the write timeout).
   bool is_readable() const override {
     if (!FlushHeld()) return false;
     return pos_ < buf_.size() || TlsPending() || WaitFor(fd_, POLLIN, RemainingMs(), nullptr) > 0;
@@ -182,7 +184,8 @@ class ConnectionStream final : public httplib::Stream {
       return n > 0 ? n : -1;
     }
     // httplib writes a reply's head and then its body, each with a write of
-    // its own: the head (the first write since the request was read) is held
+    // its own: the head (the first write since the request's head or a
+    // socket read; a "100 Continue" is followed by a read) is held
     // here and goes out with the body in one sendmsg, a system call and a
     // TCP segment fewer for each reply with a body. A held head goes out
     // before anything more is read or waited for (FlushHeld), and before
@@ -216,11 +219,16 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   // Sends the held head, if any; false when the connection cannot take it.
+  // On a failure the connection is done for: the head is dropped, so that a
+  // later flush neither waits out the write timeout again nor resends bytes.
   bool FlushHeld() const {
     size_t done = 0;
     while (done < held_.size()) {
       const ssize_t n = Send(held_.data() + done, held_.size() - done);
-      if (n < 0) return false;
+      if (n < 0) {
+        held_.clear();
+        return false;
+      }
       done += static_cast<size_t>(n);
     }
     held_.clear();
@@ -529,9 +537,10 @@ Status HttpServer::EnableTls(const std::string& cert_file, const std::string& ke
 void HttpServer::SslCtxFree::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
 
 bool HttpServer::process_and_close_socket(socket_t sock) {
-  // httplib writes a response's head and body in separate sends; with Nagle
-  // on, the body waits for the client's delayed ACK (~40 ms per keep-alive
-  // response with a body, measured by the mint benchmark).
+  // A reply can still go out in two sends (over TLS, a head over 4 KiB, a
+  // body written in parts); with Nagle on, the second waits for the
+  // client's delayed ACK (~40 ms per keep-alive reply with a body, measured
+  // by the mint benchmark before heads were held for their bodies).
   int one = 1;
   ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   SSL* ssl = nullptr;

@@ -70,11 +70,13 @@ class HugeBuffer {
   HugeBuffer(HugeBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
   HugeBuffer& operator=(HugeBuffer&& other) noexcept {
-    std::swap(data_, other.data_);
-    std::swap(size_, other.size_);
+    HugeBuffer taken(std::move(other));  // ours is freed with `taken`
+    std::swap(data_, taken.data_);
+    std::swap(size_, taken.size_);
     return *this;
   }
-  char* get() const { return data_; }
+  char* get() { return data_; }
+  const char* get() const { return data_; }
   size_t size() const { return size_; }
 
  private:

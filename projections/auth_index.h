@@ -161,7 +161,8 @@ class AuthIndex {
     std::array<char, 44> key{};  // the key when size <= 44
   };
   static_assert(sizeof(OwnerSlot) == 64);
-  // On huge pages too once a shard's table reaches 2 MB (~24k owners):
+  // On huge pages too once a shard's table reaches 2 MB (32k slots, from
+  // ~12k owners in the shard):
   // loading reads it at random for each token (on 4 KiB pages its growth
   // was ~5k of a start-up's 16k page faults with 200k owners).
   using OwnerSlots = std::vector<OwnerSlot, HugePageAllocator<OwnerSlot>>;

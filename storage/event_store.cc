@@ -184,7 +184,8 @@ class DbReader final : public KeyspaceReader {
     read.fill_cache = !prefix.empty();
     // Read ahead in 2 MiB reads from the first block on (RocksDB's own
     // readahead starts at one block and ramps up per file): loading 1M
-    // tokens made 38k pread calls, now ~300.
+    // tokens made 38k pread calls, now ~300. (A 2 MiB buffer for each table
+    // file the scan has open.)
     if (prefix.empty()) read.readahead_size = 2 << 20;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->projection(ks)));
     return Walk(it.get(), prefix, start, reverse, visit);
@@ -439,7 +440,7 @@ class RebuildView final : public KeyspaceWriter {
     void ReserveLike(const Rows& other) {
       rows_.reserve(other.rows_.size() + other.rows_.size() / 8);
       const size_t bytes = other.arena_size_ + other.arena_size_ / 8;
-      if (arena_capacity_ < bytes) GrowArena(bytes);
+      if (arena_.size() < bytes) GrowArena(bytes);
     }
     // Sorts by key, then arrival (most keyspaces arrive sorted already: the
     // audit and tenant indexes are in seq order); writes the last row of
@@ -498,8 +499,8 @@ class RebuildView final : public KeyspaceWriter {
     };
     uint32_t Append(std::string_view bytes) {
       if (bytes.empty()) return static_cast<uint32_t>(arena_size_);
-      if (arena_size_ + bytes.size() > arena_capacity_) {
-        GrowArena(std::max({arena_capacity_ * 2, arena_size_ + bytes.size(), kMinArena}));
+      if (arena_size_ + bytes.size() > arena_.size()) {
+        GrowArena(std::max({arena_.size() * 2, arena_size_ + bytes.size(), kMinArena}));
       }
       auto at = static_cast<uint32_t>(arena_size_);
       std::memcpy(arena_.get() + arena_size_, bytes.data(), bytes.size());
@@ -512,7 +513,6 @@ class RebuildView final : public KeyspaceWriter {
       HugeBuffer grown(capacity);
       if (arena_size_ > 0) std::memcpy(grown.get(), arena_.get(), arena_size_);
       arena_ = std::move(grown);
-      arena_capacity_ = capacity;
     }
     // The length of the prefix that all rows' heads share, at most kHead - 8.
     // Heads are zero-padded, so comparing heads never contradicts comparing
@@ -620,7 +620,6 @@ class RebuildView final : public KeyspaceWriter {
     std::vector<Row, HugePageAllocator<Row>> rows_;
     HugeBuffer arena_;  // values, and keys longer than the head
     size_t arena_size_ = 0;
-    size_t arena_capacity_ = 0;
     struct Ranked {
       uint64_t word;
       uint32_t row;

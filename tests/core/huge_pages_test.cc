@@ -52,10 +52,11 @@ TEST_CASE("HugeBuffer owns its bytes through moves") {
   CHECK(big.get() == nullptr);
   CHECK(big.size() == 0);
   CHECK(moved.get()[kHugePage] == 'b');
-  moved = std::move(small);  // the big block goes to `small`, freed with it
+  moved = std::move(small);  // the big block is freed; `small` is left empty
   CHECK(moved.size() == 100);
   CHECK(moved.get()[99] == 'a');
-  CHECK(small.size() == kHugePage + 1);
+  CHECK(small.get() == nullptr);
+  CHECK(small.size() == 0);
   HugeBuffer empty;
   CHECK(empty.get() == nullptr);
 }
