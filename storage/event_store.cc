@@ -592,10 +592,7 @@ class RebuildView final : public KeyspaceWriter {
       for (size_t i = from; i < to; ++i) {
         total += rows_[i].value_len == kDeleted ? 0 : rows_[i].value_len;
       }
-      if (scratch.gathered_capacity < total) {
-        scratch.gathered_capacity = total + total / 8;
-        scratch.gathered = HugeBuffer(scratch.gathered_capacity);
-      }
+      if (scratch.gathered.size() < total) scratch.gathered = HugeBuffer(total + total / 8);
       constexpr size_t kAhead = 16;
       char* out = scratch.gathered.get();
       for (size_t i = from; i < to; ++i) {
@@ -633,7 +630,6 @@ class RebuildView final : public KeyspaceWriter {
       std::vector<Ranked, HugePageAllocator<Ranked>> order, order_spare;
       std::vector<Row, HugePageAllocator<Row>> rows;
       HugeBuffer gathered;  // values in key order
-      size_t gathered_capacity = 0;
     };
   };
 
