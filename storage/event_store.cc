@@ -8,9 +8,12 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +22,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -968,10 +972,42 @@ void Chain(Event& e, LogHead& head, int64_t now) {
 
 }  // namespace
 
+// One Execute() call: lives on its caller's stack until the caller's group is
+// done. The writer sets `result`, then no longer touches it.
 struct EventStore::Pending {
   DecideFn decide;
-  std::promise<Result<std::vector<Event>>> done;
+  std::optional<Result<std::vector<Event>>> result;
 };
+
+// The commands appended by one synced write. Their callers all wait on
+// `done`, and the writer wakes them with one system call. (A std::promise
+// per command cost three futex calls: its set_value made two, one for its
+// call_once and one for the wake, and the caller's wait one.)
+struct EventStore::Group {
+  std::vector<Pending*> members;  // GUARDED_BY(mu_) until the writer takes the group
+  std::atomic<uint32_t> done{0};  // 1 once every member's result is set
+};
+
+namespace {
+
+// A futex on `word` (Linux): sleeps while it is 0; wakes every sleeper.
+void WaitWhileZero(std::atomic<uint32_t>& word) {
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+  while (word.load(std::memory_order_acquire) == 0) {
+    // Returns at once (EAGAIN) when the word is no longer 0; EINTR and
+    // spurious wake-ups loop back to the check.
+    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, 0, nullptr,
+              nullptr, 0);
+  }
+}
+
+void SetAndWakeAll(std::atomic<uint32_t>& word) {
+  word.store(1, std::memory_order_release);
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+            nullptr, 0);
+}
+
+}  // namespace
 
 bool EventStore::HoldsStore(const std::string& path) {
   std::error_code ec;
@@ -1215,6 +1251,13 @@ LogHead EventStore::head() const {
   return head_;
 }
 
+size_t EventStore::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& group : queue_) n += group->members.size();
+  return n;
+}
+
 uint64_t EventStore::EstimateEntries(Keyspace ks) const {
   uint64_t n = 0;
   if (!impl_->db->GetIntProperty(impl_->projection(ks), "rocksdb.estimate-num-keys", &n)) return 0;
@@ -1257,37 +1300,41 @@ bool EventStore::writable() const {
 void EventStore::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
 
 Result<std::vector<Event>> EventStore::Execute(DecideFn decide) {
-  auto pending = std::make_unique<Pending>();
-  pending->decide = std::move(decide);
-  auto future = pending->done.get_future();
+  Pending pending{std::move(decide), std::nullopt};
+  std::shared_ptr<Group> group;  // keeps `done` alive until this caller has read it
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || impl_->read_only) {
       return Status(Code::kUnavailable, "the event log is not accepting writes");
     }
-    queue_.push_back(std::move(pending));
+    if (queue_.empty() || queue_.back()->members.size() >= kMaxGroup) {
+      queue_.push_back(std::make_shared<Group>());
+    }
+    group = queue_.back();
+    group->members.push_back(&pending);
   }
   cv_.notify_one();
-  return future.get();
+  WaitWhileZero(group->done);
+  return std::move(*pending.result);
 }
 
 void EventStore::WriterLoop() {
   for (;;) {
-    std::vector<std::unique_ptr<Pending>> group;
+    std::shared_ptr<Group> group;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
-      while (!queue_.empty() && group.size() < kMaxGroup) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      group = std::move(queue_.front());
+      queue_.pop_front();
     }
-    RunGroup(group);
+    RunGroup(group->members);
+    // The members' stacks may be gone from here on; `group` is ours.
+    SetAndWakeAll(group->done);
   }
 }
 
-void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
+void EventStore::RunGroup(const std::vector<Pending*>& group) {
   rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   BatchView view(impl_.get(), &batch);
   LogHead head = this->head();
@@ -1380,9 +1427,9 @@ void EventStore::RunGroup(std::vector<std::unique_ptr<Pending>>& group) {
   }
   for (size_t i = 0; i < group.size(); ++i) {
     if (write.ok() || !results[i]->ok()) {
-      group[i]->done.set_value(std::move(*results[i]));
+      group[i]->result = std::move(*results[i]);
     } else {
-      group[i]->done.set_value(Result<std::vector<Event>>(write));
+      group[i]->result = Result<std::vector<Event>>(write);
     }
   }
 }

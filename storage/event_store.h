@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -117,6 +116,8 @@ class EventStore {
   const KeyspaceReader& committed() const { return *committed_; }
 
   LogHead head() const;
+  // Commands waiting for the writer (not yet in the group it is appending).
+  size_t queued() const;
   // RocksDB's estimate of the entries in a keyspace (cheap; may be off).
   uint64_t EstimateEntries(Keyspace ks) const;
   // True while RocksDB has a flush or compaction running or due in any
@@ -175,10 +176,11 @@ class EventStore {
   static Result<LogHead> CopyInto(const std::string& source, const std::string& dest,
                                   const Projector& projector, const Clock& clock);
   struct Pending;
+  struct Group;
   EventStore() = default;
 
   void WriterLoop();
-  void RunGroup(std::vector<std::unique_ptr<Pending>>& group);
+  void RunGroup(const std::vector<Pending*>& group);
 
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<KeyspaceReader> committed_;
@@ -188,7 +190,9 @@ class EventStore {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Pending>> queue_;  // GUARDED_BY(mu_)
+  // Groups not yet taken by the writer, oldest first; callers join the last
+  // one until it holds kMaxGroup commands.
+  std::deque<std::shared_ptr<Group>> queue_;    // GUARDED_BY(mu_)
   bool stopping_ = false;                       // GUARDED_BY(mu_)
   LogHead head_;                                // GUARDED_BY(mu_); written by the writer only
   std::chrono::steady_clock::time_point last_recovery_{};  // GUARDED_BY(mu_)

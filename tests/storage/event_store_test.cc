@@ -261,6 +261,63 @@ TEST_CASE("each caller gets its committed events whole, as the commit listener s
   CHECK(seen.size() == total);
 }
 
+TEST_CASE("callers queued past a group's bound are appended in the next groups, each answered with its own events") {
+  Fixture f;
+  // The first command holds the writer until 530 more wait behind it: they
+  // form a full group of 512 commands and a group of 18, appended in the
+  // order they were queued, each caller answered with its own event.
+  std::vector<size_t> group_sizes;  // events per commit, as the listener sees them
+  std::vector<std::string> listened_users;
+  f.store->SetCommitListener([&](const std::vector<Event>& events, const storage::CommittedWrites&) {
+    group_sizes.push_back(events.size());
+    for (const Event& e : events) listened_users.push_back(*e.user);
+  });
+  constexpr size_t kWaiting = 530;
+  auto mint = [&](size_t n, std::function<void()> before) {
+    return f.store->Execute([&f, n, before](const KeyspaceReader&, int64_t now)
+                                -> Result<std::vector<Event>> {
+      if (before) before();
+      return std::vector<Event>{testing::MintedEvent(f.random, now, "acme",
+                                                     "user" + std::to_string(n) + "@acme.example")};
+    });
+  };
+  std::atomic<bool> holding{false}, all_queued{false};
+  std::thread holder([&] {
+    (void)mint(0, [&] {
+      holding = true;
+      while (!all_queued.load()) std::this_thread::yield();
+    });
+  });
+  std::vector<std::string> answered(kWaiting + 1);
+  std::vector<uint64_t> answered_seq(kWaiting + 1);
+  std::vector<std::thread> callers;
+  while (!holding.load()) std::this_thread::yield();
+  for (size_t n = 1; n <= kWaiting; ++n) {
+    // One at a time, so that the queue's order is the callers' order.
+    callers.emplace_back([&, n] {
+      auto r = mint(n, nullptr);
+      if (r.ok() && r->size() == 1) {
+        answered[n] = *(*r)[0].user;
+        answered_seq[n] = (*r)[0].seq;
+      }
+    });
+    while (f.store->queued() != n) std::this_thread::yield();
+  }
+  all_queued = true;
+  holder.join();
+  for (auto& t : callers) t.join();
+  CHECK(group_sizes == std::vector<size_t>{1, 512, 18});
+  REQUIRE(listened_users.size() == kWaiting + 1);
+  for (size_t n = 1; n <= kWaiting; ++n) {
+    INFO("caller " << n);
+    CHECK(answered[n] == "user" + std::to_string(n) + "@acme.example");
+    CHECK(answered_seq[n] == n + 1);
+    CHECK(listened_users[n] == answered[n]);
+  }
+  CHECK(f.store->head().seq == kWaiting + 1);
+  CHECK(f.store->queued() == 0);
+}
+
 TEST_CASE("a refused command in a group leaves no trace") {
   Fixture f;
   auto bad = f.Mint("acme", "bob@acme.example", "   ");
