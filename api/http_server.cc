@@ -105,8 +105,10 @@ class ConnectionStream final : public httplib::Stream {
     if (pos_ == buf_.size()) {
       buf_.clear();
       pos_ = 0;
-      if (!TlsPending() &&
-          WaitFor(fd_, POLLIN, static_cast<int>(wait_seconds * 1000), &running_) <= 0) {
+      const int wait_ms = static_cast<int>(wait_seconds * 1000);
+      if (ssl_ == nullptr) {
+        if (WaitAndFill(wait_ms) <= 0) return Head::kClosed;
+      } else if (!TlsPending() && WaitFor(fd_, POLLIN, wait_ms, &running_) <= 0) {
         return Head::kClosed;
       }
     }
@@ -300,6 +302,28 @@ class ConnectionStream final : public httplib::Stream {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
       if (WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
+    }
+  }
+
+  // Plain HTTP: waits for the next request with a blocking recv, which
+  // returns its first bytes (one system call, where a poll and then a recv
+  // were two). The socket's SO_RCVTIMEO is one poll slice
+  // (process_and_close_socket), so that a stopping server is noticed as
+  // promptly as by WaitFor; the wait ends within a slice after `timeout_ms`.
+  // >0 bytes read, 0 closed, timed out or stopping, <0 error.
+  ssize_t WaitAndFill(int timeout_ms) {
+    char chunk[16384];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n > 0) {
+        buf_.append(chunk, static_cast<size_t>(n));
+        return n;
+      }
+      if (n == 0) return 0;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
+      if (running_ == INVALID_SOCKET || std::chrono::steady_clock::now() >= deadline) return 0;
     }
   }
 
@@ -544,7 +568,12 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
   int one = 1;
   ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   SSL* ssl = nullptr;
-  if (tls_) {
+  if (!tls_) {
+    // ReadHead's wait for a request is a blocking recv, woken once a slice
+    // to see whether the server is stopping (ConnectionStream::WaitAndFill).
+    timeval slice{0, kPollSliceMillis * 1000};
+    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice));
+  } else {
     // Bound every blocking TLS read and write by the configured timeouts.
     timeval rcv{limits_.read_timeout_seconds, 0}, snd{limits_.write_timeout_seconds, 0};
     ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
