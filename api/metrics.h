@@ -1,7 +1,8 @@
 // Metrics: the Prometheus families of API.md, present from start-up.
 //
 // Counters are lock-free on the hot path (fixed label sets indexed by enum);
-// the per-route HTTP counter takes a mutex. Thread-safe.
+// the per-route HTTP counter takes the mutex of one of kRequestShards maps,
+// each thread always the same one. Thread-safe.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/event.h"
@@ -59,8 +61,26 @@ class Metrics {
   std::atomic<uint64_t> duration_sum_micros_{0};
   std::atomic<int64_t> active_tokens_{0};
   std::atomic<uint64_t> head_seq_{0};
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_)
+  // Requests by (route, code), in shards: with one map and one mutex, about
+  // 1 request in 200 found it held under load (2 cores, 64 connections)
+  // and slept on it, milliseconds here, in the check's p99. A thread keeps
+  // the shard it was given first (round robin).
+  struct RouteCodeLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const int c = std::string_view(a.first).compare(std::string_view(b.first));
+      return c < 0 || (c == 0 && a.second < b.second);
+    }
+  };
+  using RequestCounts = std::map<std::pair<std::string, int>, uint64_t, RouteCodeLess>;
+  static constexpr size_t kRequestShards = 16;
+  struct alignas(64) RequestShard {
+    mutable std::mutex mu;
+    RequestCounts counts;  // GUARDED_BY(mu)
+  };
+  std::array<RequestShard, kRequestShards> request_shards_;
+  std::atomic<size_t> next_request_shard_{0};
 };
 
 }  // namespace tokenlog::api
