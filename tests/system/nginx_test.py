@@ -144,6 +144,16 @@ def behind_nginx(binary, work):
                    "X-Seen-Token-Id": "[%s]" % token["id"], "X-Seen-Forwarded-For": "[127.0.0.1]",
                    "X-Seen-Require-Tenant": "[]"}, "the feed saw forged headers: %s" % seen)
 
+    # The failures below are counted per clock minute and estimated over a
+    # sliding minute (api/failure_limiter.h): past a minute boundary, the
+    # earlier ones count for less, and the 429 comes a failure later. Start
+    # them early in a minute, so that all of them (a few seconds) fall in it.
+    into_minute = time.time() % 60
+    if into_minute > 45:
+        time.sleep(60 - into_minute + 0.2)
+    refusals_start = time.time()
+    refusals_minute = int(refusals_start // 60)
+
     # Refused: another tenant's token (the site requires acme), a revoked
     # token, a deactivated user, an expired token.
     other = mint(server, server.jwt("eve@globex.example", tenant="globex"))
@@ -202,6 +212,9 @@ def behind_nginx(binary, work):
         codes.append(r.status_code)
     # Three failures were counted above (other tenant, revoked, deactivated):
     # 401 until five in the minute, then 429.
+    check(int(time.time() // 60) == refusals_minute,
+          "the failed checks spanned a minute boundary (started %.1f s into a minute, took "
+          "%.1f s)" % (refusals_start % 60, time.time() - refusals_start))
     check(codes == [401, 401] + [429] * 6, "failures then: %s" % codes)
     r = requests.get(base + "/", auth=("mallory@acme.example", "tlp_bad"))
     check(r.status_code == 429 and int(r.headers.get("Retry-After", "0")) >= 1,
