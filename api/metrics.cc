@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/spin_first_lock.h"
+
 namespace tokenlog::api {
 
 namespace {
@@ -53,7 +55,7 @@ void Metrics::CountRequest(const std::string& route, int code, double seconds) {
     shard_index = next_request_shard_.fetch_add(1, std::memory_order_relaxed) % kRequestShards;
   }
   RequestShard& shard = request_shards_[shard_index];
-  std::lock_guard<std::mutex> lock(shard.mu);
+  const std::unique_lock<std::mutex> lock = LockSpinningFirst(shard.mu);
   auto it = shard.counts.find(std::pair<std::string_view, int>(route, code));
   if (it == shard.counts.end()) it = shard.counts.emplace(std::pair(route, code), 0).first;
   ++it->second;

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "core/label.h"
+#include "core/spin_first_lock.h"
 
 namespace tokenlog {
 
@@ -127,7 +128,9 @@ void UsageLedger::WithSlot(TokenRef token, Update&& update) {
   if (!key) return;
   const uint64_t hash = HashOf(*key);
   Shard& shard = ShardOf(hash);
-  std::lock_guard<std::mutex> lock(shard.mu);
+  // Every check of a token updates its slot: the checks of one busy token
+  // (a dashboard's parallel queries) meet on this lock.
+  const std::unique_lock<std::mutex> lock = LockSpinningFirst(shard.mu);
   if (Slot* slot = FindOrAdd(shard, *key, hash, token.tenant, token.user)) update(*slot);
 }
 
