@@ -277,8 +277,8 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t Fill() {
     if (!FlushHeld()) return -1;
     wrote_since_read_ = false;
-    char chunk[16384];
     if (ssl_) {
+      char chunk[16384];
       if (!TlsPending()) {
         const int wait_ms = RemainingMs();
         if (wait_ms == 0 || WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
@@ -294,15 +294,27 @@ class ConnectionStream final : public httplib::Stream {
     for (;;) {
       const int wait_ms = RemainingMs();
       if (wait_ms == 0) return 0;
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), MSG_DONTWAIT);
+      const ssize_t n = RecvOnce(MSG_DONTWAIT);
+      if (n != kNothingYet) return n;
+      if (WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
+    }
+  }
+
+  // One recv (plain HTTP) appended to the buffer: >0 bytes read, 0 the peer
+  // closed, kNothingYet when nothing came (non-blocking, or the socket's
+  // receive timeout passed), -1 an error.
+  static constexpr ssize_t kNothingYet = -2;
+  ssize_t RecvOnce(int flags) {
+    char chunk[16384];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), flags);
       if (n > 0) {
         buf_.append(chunk, static_cast<size_t>(n));
         return n;
       }
       if (n == 0) return 0;
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
-      if (WaitFor(fd_, POLLIN, wait_ms, nullptr) <= 0) return 0;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? kNothingYet : -1;
     }
   }
 
@@ -313,17 +325,10 @@ class ConnectionStream final : public httplib::Stream {
   // promptly as by WaitFor; the wait ends within a slice after `timeout_ms`.
   // >0 bytes read, 0 closed, timed out or stopping, <0 error.
   ssize_t WaitAndFill(int timeout_ms) {
-    char chunk[16384];
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n > 0) {
-        buf_.append(chunk, static_cast<size_t>(n));
-        return n;
-      }
-      if (n == 0) return 0;
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
+      const ssize_t n = RecvOnce(0);
+      if (n != kNothingYet) return n;
       if (running_ == INVALID_SOCKET || std::chrono::steady_clock::now() >= deadline) return 0;
     }
   }
