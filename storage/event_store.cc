@@ -1402,7 +1402,11 @@ void EventStore::RunGroup(const std::vector<Pending*>& group) {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    writable_ = write.ok();
+    // Only a write says whether the log can be written: a group whose
+    // commands were all refused wrote nothing, and must not mark a failed
+    // log writable (readiness would say ready, and the next write would skip
+    // Resume()).
+    if (head.seq != group_start.seq) writable_ = write.ok();
     if (write.ok()) head_ = head;
   }
   // The listener runs before any caller is answered, so that what a caller

@@ -78,6 +78,12 @@ def run(binary, work, mnt):
     check(server.check("alice@acme.example", value) == 200, "the check stopped working on a full disk")
     status, _, _ = server.request("GET", "/readyz")
     check(status == 503, "readyz says ready on a full disk")
+    # A command the writer refuses writes nothing: it says nothing about the
+    # disk, and readiness stays as it was.
+    status, _, _ = server.request("POST", "/v1/tokens/tok_0000000000000000/revoke", jwt=jwt)
+    check(status == 404, "revoking an unknown token on a full disk: %s" % status)
+    status, _, _ = server.request("GET", "/readyz")
+    check(status == 503, "readyz says ready on a full disk after a refused command")
     status, _, _ = server.request("GET", "/healthz")
     check(status == 200, "healthz")
 
