@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 #include "api/text.h"
@@ -93,11 +94,14 @@ class ConnectionStream final : public httplib::Stream {
 
   // `ssl`: the connection's TLS session after the handshake, or null for
   // plain HTTP. Not owned.
-  ConnectionStream(int fd, SSL* ssl, const HttpLimits& limits, const std::atomic<socket_t>& running)
-      : fd_(fd), ssl_(ssl), limits_(limits), running_(running) {}
+  // `recv_waits`: plain HTTP whose socket has the one-slice SO_RCVTIMEO
+  // (WaitAndFill); otherwise the wait for a request polls.
+  ConnectionStream(int fd, SSL* ssl, bool recv_waits, const HttpLimits& limits,
+                   const std::atomic<socket_t>& running)
+      : fd_(fd), ssl_(ssl), recv_waits_(recv_waits), limits_(limits), running_(running) {}
 
-  // Waits for the next request (at most `wait_seconds` for its first byte),
-  // then reads until its head is complete, within the limits. From its first
+  // Waits for the next request (at most `wait_seconds` for its first byte;
+  // with a recv wait, up to one 100 ms slice more), then reads until its head is complete, within the limits. From its first
   // byte, the whole request (head and body) has the read timeout: a client
   // that trickles a byte now and then is cut off all the same.
   Head ReadHead(time_t wait_seconds) {
@@ -107,7 +111,7 @@ class ConnectionStream final : public httplib::Stream {
       buf_.clear();
       pos_ = 0;
       const int wait_ms = static_cast<int>(wait_seconds * 1000);
-      if (ssl_ == nullptr) {
+      if (recv_waits_) {
         if (WaitAndFill(wait_ms) <= 0) return Head::kClosed;
       } else if (!TlsPending() && WaitFor(fd_, POLLIN, wait_ms, &running_) <= 0) {
         return Head::kClosed;
@@ -366,6 +370,7 @@ class ConnectionStream final : public httplib::Stream {
 
   int fd_;
   SSL* ssl_;
+  const bool recv_waits_;
   mutable std::array<KnownAddress, 2> addresses_;  // peer, local; one thread per connection
   const HttpLimits& limits_;
   const std::atomic<socket_t>& running_;
@@ -400,14 +405,20 @@ std::string RawProblem(const Reply& r) {
 HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
     : service_(service), metrics_(metrics), limits_(limits) {
   const int threads = limits_.threads;
-  // One thread per connection, each with a malloc arena of its own up to
-  // 64 (glibc's default is 8 per core: 16 here, shared by 256 threads). A
-  // reply's headers are more same-size blocks than glibc's per-thread cache
-  // holds, so some take their arena's lock; two running threads on one arena
-  // made about 1 check in 300 sleep on it (futex, milliseconds here). Set
-  // before the connection threads start (they get their arenas then).
-  const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
-  ::mallopt(M_ARENA_MAX, static_cast<int>(std::max<long>(8 * cores, std::min(threads, 64))));
+  // More malloc arenas than glibc's default of 8 per core (16 on 2 cores,
+  // shared by 256 threads): one per connection thread, up to 64 (never fewer
+  // than the default). A reply's headers are more same-size blocks than
+  // glibc's per-thread cache holds, so some take their arena's lock; two
+  // running threads on one arena made about 1 check in 300 sleep on it
+  // (futex, milliseconds here). Set before the connection threads start
+  // (they get their arenas then). An operator's own limit (MALLOC_ARENA_MAX,
+  // or glibc.malloc.arena_max in GLIBC_TUNABLES) is left as set.
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr &&
+      (tunables == nullptr || std::strstr(tunables, "arena_max") == nullptr)) {
+    const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+    ::mallopt(M_ARENA_MAX, static_cast<int>(std::max<long>(8 * cores, std::min(threads, 64))));
+  }
   new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   set_read_timeout(limits_.read_timeout_seconds, 0);
   set_write_timeout(limits_.write_timeout_seconds, 0);
@@ -582,11 +593,14 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
   int one = 1;
   ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   SSL* ssl = nullptr;
+  bool recv_waits = false;
   if (!tls_) {
     // ReadHead's wait for a request is a blocking recv, woken once a slice
     // to see whether the server is stopping (ConnectionStream::WaitAndFill).
+    // Without the timeout that recv could block past the keep-alive timeout
+    // and a stop: then the wait polls, as over TLS.
     timeval slice{0, kPollSliceMillis * 1000};
-    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice));
+    recv_waits = ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice)) == 0;
   } else {
     // Bound every blocking TLS read and write by the configured timeouts.
     timeval rcv{limits_.read_timeout_seconds, 0}, snd{limits_.write_timeout_seconds, 0};
@@ -603,7 +617,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
       return false;
     }
   }
-  ConnectionStream stream(sock, ssl, limits_, svr_sock_);
+  ConnectionStream stream(sock, ssl, recv_waits, limits_, svr_sock_);
   bool ret = false;
   bool unread_input = false;
   size_t remaining = limits_.keep_alive_max_requests;

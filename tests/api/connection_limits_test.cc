@@ -3,6 +3,9 @@
 // stops reading its replies by the write timeout.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <memory>
+
 #include "tests/api/test_server.h"
 
 using namespace tokenlog;
@@ -161,6 +164,51 @@ TEST_CASE("JSON nested deeper than the limit is refused before any field is read
   // Seven levels inside the body object are fine as JSON (then refused as a label).
   std::string seven = std::string(7, '[') + "1" + std::string(7, ']');
   EXPECT_PROBLEM(s.MintRaw(jwt, R"({"label":)" + seven + "}"), 400, "invalid_label");
+}
+
+TEST_CASE("an idle keep-alive connection is closed after the keep-alive timeout") {
+  api::HttpLimits limits;
+  limits.keep_alive_timeout_seconds = 1;
+  limits.read_timeout_seconds = 30;  // not what closes it
+  Harness h(limits);
+  // One request answered, then nothing: the server closes the connection
+  // after its keep-alive second, well before the 15 s the reader waits.
+  RawResult r = RawExchange(h.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 15000);
+  CHECK(CountResponses(r.data) == 1);
+  CHECK(r.closed);
+}
+
+TEST_CASE("a server stops without waiting out its idle keep-alive connections") {
+  api::HttpLimits limits;
+  limits.keep_alive_timeout_seconds = 120;
+  auto h = std::make_unique<Harness>(limits);
+  // A connection that got its answer and then waits in keep-alive.
+  int fd = ConnectLoopback(h->port);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  std::string got;
+  while (CountResponses(got) == 0) {
+    pollfd p{fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 15000) > 0);
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    REQUIRE(n > 0);
+    got.append(buf, static_cast<size_t>(n));
+  }
+  // Stopping (the harness's destructor joins the server) is not held up
+  // for the 120 s keep-alive: the connection's thread sees the stop within a
+  // slice. A minute is a wide margin for a loaded machine.
+  const auto t0 = std::chrono::steady_clock::now();
+  h.reset();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::seconds(60));
+  // And the connection was closed.
+  pollfd p{fd, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 15000) > 0);
+  char buf[64];
+  CHECK(::recv(fd, buf, sizeof(buf), 0) <= 0);
+  ::close(fd);
 }
 
 TEST_CASE("keep-alive connections serve request after request") {
