@@ -46,8 +46,8 @@ void Metrics::CountRequest(const std::string& route, int code, double seconds) {
   }
   duration_count_.fetch_add(1, std::memory_order_relaxed);
   duration_sum_micros_.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
-  // Keyed by this Metrics too: a thread that counts for two (tests) keeps a
-  // shard of each.
+  // Keyed by this Metrics too: a thread that counts for another one (tests)
+  // picks a shard again when it switches.
   thread_local const Metrics* shard_owner = nullptr;
   thread_local size_t shard_index = 0;
   if (shard_owner != this) {

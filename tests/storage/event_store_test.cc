@@ -5,6 +5,7 @@
 #include <rocksdb/utilities/options_util.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 #include <fstream>
@@ -291,21 +292,35 @@ TEST_CASE("callers queued past a group's bound are appended in the next groups, 
   std::vector<std::string> answered(kWaiting + 1);
   std::vector<uint64_t> answered_seq(kWaiting + 1);
   std::vector<std::thread> callers;
-  while (!holding.load()) std::this_thread::yield();
-  for (size_t n = 1; n <= kWaiting; ++n) {
-    // One at a time, so that the queue's order is the callers' order.
-    callers.emplace_back([&, n] {
-      auto r = mint(n, nullptr);
-      if (r.ok() && r->size() == 1) {
-        answered[n] = *(*r)[0].user;
-        answered_seq[n] = (*r)[0].seq;
-      }
-    });
-    while (f.store->queued() != n) std::this_thread::yield();
+  // A broken store (a caller answered at once, or never queued) fails the
+  // test instead of hanging it: each wait gives up after a minute.
+  auto wait_until = [](const std::function<bool()>& done) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  };
+  size_t queued_in_turn = 0;
+  if (wait_until([&] { return holding.load(); })) {
+    for (size_t n = 1; n <= kWaiting; ++n) {
+      // One at a time, so that the queue's order is the callers' order.
+      callers.emplace_back([&, n] {
+        auto r = mint(n, nullptr);
+        if (r.ok() && r->size() == 1) {
+          answered[n] = *(*r)[0].user;
+          answered_seq[n] = (*r)[0].seq;
+        }
+      });
+      if (!wait_until([&] { return f.store->queued() == n; })) break;
+      queued_in_turn = n;
+    }
   }
-  all_queued = true;
+  all_queued = true;  // releases the writer whatever happened above
   holder.join();
   for (auto& t : callers) t.join();
+  REQUIRE(queued_in_turn == kWaiting);
   CHECK(group_sizes == std::vector<size_t>{1, 512, 18});
   REQUIRE(listened_users.size() == kWaiting + 1);
   for (size_t n = 1; n <= kWaiting; ++n) {
