@@ -409,8 +409,8 @@ HttpServer::HttpServer(Service& service, Metrics& metrics, HttpLimits limits)
   // shared by 256 threads): one per connection thread, up to 64 (never fewer
   // than the default). A reply's headers are more same-size blocks than
   // glibc's per-thread cache holds, so some take their arena's lock; two
-  // running threads on one arena made about 1 check in 300 sleep on it
-  // (futex, milliseconds here). Set before the connection threads start
+  // running threads on one arena made one or two checks in a thousand sleep
+  // on it (futex, milliseconds here). Set before the connection threads start
   // (they get their arenas then). An operator's own limit (MALLOC_ARENA_MAX,
   // or glibc.malloc.arena_max in GLIBC_TUNABLES) is left as set.
   const char* tunables = std::getenv("GLIBC_TUNABLES");

@@ -61,9 +61,9 @@ class Metrics {
   std::atomic<uint64_t> duration_sum_micros_{0};
   std::atomic<int64_t> active_tokens_{0};
   std::atomic<uint64_t> head_seq_{0};
-  // Requests by (route, code), in shards: with one map and one mutex, about
-  // 1 request in 200 found it held under load (2 cores, 64 connections)
-  // and slept on it, milliseconds here, in the check's p99. A thread keeps
+  // Requests by (route, code), in shards: with one map and one mutex, one
+  // or two checks in a thousand found it held under load (2 cores, 64
+  // connections) and slept on it, milliseconds here, near the check's p99. A thread keeps
   // the shard it was given first (round robin).
   struct RouteCodeLess {
     using is_transparent = void;
