@@ -101,9 +101,10 @@ class ConnectionStream final : public httplib::Stream {
       : fd_(fd), ssl_(ssl), recv_waits_(recv_waits), limits_(limits), running_(running) {}
 
   // Waits for the next request (at most `wait_seconds` for its first byte;
-  // with a recv wait, up to one 100 ms slice more), then reads until its head is complete, within the limits. From its first
-  // byte, the whole request (head and body) has the read timeout: a client
-  // that trickles a byte now and then is cut off all the same.
+  // with a recv wait, up to one 100 ms slice more), then reads until its
+  // head is complete, within the limits. From its first byte, the whole
+  // request (head and body) has the read timeout: a client that trickles a
+  // byte now and then is cut off all the same.
   Head ReadHead(time_t wait_seconds) {
     if (!FlushHeld()) return Head::kClosed;  // the last reply's head, if it had no body
     wrote_since_read_ = false;  // a pipelined request may need no Fill()

@@ -27,10 +27,14 @@ TEST_CASE("metrics: requests counted by many threads are summed per route and co
   metrics.CountRequest("GET /healthz", 200, 0.0);
 
   const std::string text = metrics.Render();
-  const std::string check200 = "tokenlog_http_requests_total{route=\"GET /v1/auth/check\",code=\"200\"} 20000\n";
-  const std::string check401 = "tokenlog_http_requests_total{route=\"GET /v1/auth/check\",code=\"401\"} 4000\n";
-  const std::string healthz = "tokenlog_http_requests_total{route=\"GET /healthz\",code=\"200\"} 1\n";
-  const std::string mint = "tokenlog_http_requests_total{route=\"POST /v1/tokens\",code=\"201\"} 2000\n";
+  auto line = [](const std::string& route, int code, int n) {
+    return "tokenlog_http_requests_total{route=\"" + route + "\",code=\"" + std::to_string(code) +
+           "\"} " + std::to_string(n) + "\n";
+  };
+  const std::string check200 = line("GET /v1/auth/check", 200, 20000);
+  const std::string check401 = line("GET /v1/auth/check", 401, 4000);
+  const std::string healthz = line("GET /healthz", 200, 1);
+  const std::string mint = line("POST /v1/tokens", 201, 2000);
   const size_t a = text.find(check200), b = text.find(check401), h = text.find(healthz),
                m = text.find(mint);
   INFO(text);
