@@ -1,7 +1,5 @@
 #include "api/json_body.h"
 
-#include <strings.h>
-
 #include <boost/json/basic_parser_impl.hpp>
 #include <set>
 #include <vector>
@@ -79,11 +77,7 @@ std::optional<int64_t> AsInteger(const json::value& v) {
 }  // namespace
 
 std::string QuoteName(std::string_view name) {
-  for (size_t i = 0; i + kTokenPrefix.size() <= name.size(); ++i) {
-    if (strncasecmp(name.data() + i, kTokenPrefix.data(), kTokenPrefix.size()) == 0) {
-      return "(a name holding a token prefix)";
-    }
-  }
+  if (HoldsTokenPrefix(name)) return "(a name holding a token prefix)";
   return "\"" + SanitizeText(name, 64) + "\"";
 }
 

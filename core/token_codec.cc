@@ -145,6 +145,17 @@ std::string TokenHint(std::string_view value) {
   return hint;
 }
 
+bool HoldsTokenPrefix(std::string_view text) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (size_t i = 0; i + kTokenPrefix.size() <= text.size(); ++i) {
+    if (std::equal(kTokenPrefix.begin(), kTokenPrefix.end(), text.begin() + i,
+                   [&](char want, char got) { return want == lower(got); })) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<std::string> NewTokenId(RandomSource& random) {
   std::string id(kTokenIdPrefix);
   id.reserve(kTokenIdPrefix.size() + kTokenIdRandomLength);

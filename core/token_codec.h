@@ -69,6 +69,11 @@ Status ValidateTokenValue(std::string_view value);
 // it when shorter), so a person can tell tokens apart.
 std::string TokenHint(std::string_view value);
 
+// True when `text` holds the token prefix anywhere, in any case: text a
+// client sent that may hold a token value (whole, cut short or mistyped),
+// which no error message, log line or event may carry.
+bool HoldsTokenPrefix(std::string_view text);
+
 // A fresh random token id: "tok_" + 16 base62 chars. Returns kUnavailable
 // if the random source fails. (What ids were before schema 5; tests and
 // benchmarks use it to make such tokens.)

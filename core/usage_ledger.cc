@@ -7,8 +7,25 @@
 
 #include "core/label.h"
 #include "core/spin_first_lock.h"
+#include "core/token_codec.h"
 
 namespace tokenlog {
+
+namespace {
+
+// What an event keeps of text a client sent (a claimed user, a User-Agent):
+// sanitized and bounded, or this placeholder when it may hold a token value
+// (someone pasting a token into Power BI's username field as well as its
+// password field): the log is hash-chained, so nothing in it can be taken
+// out later.
+constexpr std::string_view kWithheld = "(withheld: it held a token prefix)";
+
+std::string Recordable(std::string_view text, size_t max_bytes) {
+  if (HoldsTokenPrefix(text)) return std::string(kWithheld);
+  return SanitizeText(text, max_bytes);
+}
+
+}  // namespace
 
 std::optional<UsageLedger::IdKey> UsageLedger::IdKey::Of(std::string_view id) {
   if (id.size() > kMax) return std::nullopt;
@@ -147,7 +164,7 @@ void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
     if (c.ip != ip) c.ip.assign(ip);
     // The same client sends the same (already clean) User-Agent every time:
     // sanitize only when it changed.
-    if (c.agent() != user_agent) c.set_agent(SanitizeText(user_agent, kMaxUserAgentBytes));
+    if (c.agent() != user_agent) c.set_agent(Recordable(user_agent, kMaxUserAgentBytes));
   });
 }
 
@@ -161,9 +178,9 @@ void UsageLedger::RecordDenial(TokenRef token, DenyReason reason,
     PendingDenial& d = *pending;
     ++d.count;
     d.reason = reason;
-    d.claimed_user = SanitizeText(claimed_user, 254);
+    d.claimed_user = Recordable(claimed_user, 254);
     d.ip.assign(ip);
-    d.user_agent = SanitizeText(user_agent, kMaxUserAgentBytes);
+    d.user_agent = Recordable(user_agent, kMaxUserAgentBytes);
   });
 }
 

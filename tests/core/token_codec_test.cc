@@ -282,5 +282,21 @@ TEST_CASE("TokenIdOf derives a valid id from a digest, and IsTokenIdOf recognise
   CHECK(ids.size() == 200);
 }
 
+TEST_CASE("HoldsTokenPrefix finds the prefix anywhere, in any case", "[token_codec]") {
+  SeededRandom random(7);
+  Result<std::string> value = GenerateTokenValue(random);
+  REQUIRE(value.ok());
+  CHECK(HoldsTokenPrefix(*value));
+  CHECK(HoldsTokenPrefix("alice " + *value));
+  CHECK(HoldsTokenPrefix(value->substr(0, 10)));  // cut short
+  CHECK(HoldsTokenPrefix("TLP_x"));
+  CHECK(HoldsTokenPrefix("xTlP_"));
+  CHECK_FALSE(HoldsTokenPrefix(""));
+  CHECK_FALSE(HoldsTokenPrefix("tlp"));
+  CHECK_FALSE(HoldsTokenPrefix("tl_p tlp- tlp"));
+  CHECK_FALSE(HoldsTokenPrefix("alice@acme.example"));
+  CHECK_FALSE(HoldsTokenPrefix(value->substr(4)));  // the prefix gone: nothing to tell it by
+}
+
 }  // namespace
 }  // namespace tokenlog

@@ -1,10 +1,13 @@
 // UsageLedger: throttled token.used / auth.denied from in-memory counts.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "core/random.h"
+#include "core/token_codec.h"
 #include "core/usage_ledger.h"
 
 using namespace tokenlog;
@@ -75,6 +78,37 @@ TEST_CASE("denials are due at once, then at most one per minute per token") {
   auto second = ledger.TakeDue(kT0 + 1000 + kMinute, false);
   REQUIRE(second.size() == 1);
   CHECK(std::get<AuthDenied>(second[0].data).count == 2);
+}
+
+TEST_CASE("a claimed user or User-Agent holding a token value is withheld from the events") {
+  // Someone pastes their token into Power BI's username field too: the value
+  // matches a token, the username does not match its owner (user_mismatch),
+  // and the claimed user is that value.
+  SeededRandom random(11);
+  Result<std::string> value = GenerateTokenValue(random);
+  REQUIRE(value.ok());
+  UsageLedger ledger(UsageLedgerConfig{10 * kMinute, kMinute, 100});
+  TokenRecord t = Token("tok_dddddddddddddddd");
+  ledger.RecordDenial(t.ref(), DenyReason::kUserMismatch, *value, "198.51.100.1",
+                      "agent " + *value, kT0);
+  ledger.RecordUse(t.ref(), "198.51.100.2", "Tlp_" + value->substr(4), kT0);
+  auto due = ledger.TakeDue(kT0 + 1000, false);
+  REQUIRE(due.size() == 2);
+  for (const Event& ev : due) {
+    if (const auto* d = std::get_if<AuthDenied>(&ev.data)) {
+      CHECK(d->reason == DenyReason::kUserMismatch);
+      CHECK(d->claimed_user == "(withheld: it held a token prefix)");
+      CHECK(d->user_agent == "(withheld: it held a token prefix)");
+      CHECK(d->ip == "198.51.100.1");
+    } else {
+      const auto& used = std::get<TokenUsed>(ev.data);
+      CHECK(used.user_agent == "(withheld: it held a token prefix)");
+      CHECK(used.count == 1);
+    }
+  }
+  CHECK(std::count_if(due.begin(), due.end(), [](const Event& ev) {
+          return std::holds_alternative<AuthDenied>(ev.data);
+        }) == 1);
 }
 
 TEST_CASE("everything flushes pending counts regardless of throttles and requeue restores them") {

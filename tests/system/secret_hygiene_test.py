@@ -9,6 +9,7 @@ the server's stdout/stderr.
 
 Usage: secret_hygiene_test.py /path/to/tokenlog
 """
+import base64
 import json
 import os
 import subprocess
@@ -37,6 +38,15 @@ def hygiene(binary, work):
         server.check("mallory@acme.example", v)
         status, _, _ = server.request("POST", "/v1/admin/tokens/lookup", jwt=admin, body={"token": v})
         check(status == 200, "lookup")
+    # A value pasted into the username field as well (a user_mismatch denial whose claimed
+    # user is the value), and a User-Agent carrying one on an allowed check.
+    for v in values[2:]:
+        check(server.check(v, v) == 401, "the value as its own username is refused")
+        basic = base64.b64encode(("alice@acme.example:" + v).encode()).decode()
+        status, _, _ = server.request("GET", "/v1/auth/check",
+                                      headers={"Authorization": "Basic " + basic,
+                                               "User-Agent": "PowerBI " + v})
+        check(status == 200, "a check whose User-Agent holds the value is allowed")
     server.request("POST", "/v1/tokens/%s/revoke" % ids[1], jwt=alice)
     server.check("alice@acme.example", values[1])
     check(server.stop() == 0, "stop")
@@ -68,7 +78,15 @@ def hygiene(binary, work):
                               capture_output=True, check=True).stdout
         scan("column family " + cf, dump)
     # The CLI's exports and the server's own output.
-    scan("events --json", tokenlog(binary, "events", "--data", data, "--json").stdout.encode())
+    exported = tokenlog(binary, "events", "--data", data, "--json").stdout
+    scan("events --json", exported.encode())
+    # What those events hold instead: the placeholder, on each of the four values' events.
+    withheld = "(withheld: it held a token prefix)"
+    events = [json.loads(line) for line in exported.splitlines() if line.strip()]
+    denied = [e for e in events if e["type"] == "auth.denied" and e["data"]["claimed_user"] == withheld]
+    used = [e for e in events if e["type"] == "token.used" and e["data"]["user_agent"] == withheld]
+    check(len({e["token_id"] for e in denied}) == 4, "claimed users withheld: %d events" % len(denied))
+    check(len({e["token_id"] for e in used}) == 4, "User-Agents withheld: %d events" % len(used))
     scan("server output", server.output())
 
 
