@@ -54,6 +54,9 @@ class HttpServer final : public httplib::Server {
   // the file that is missing, unreadable or does not match.
   Status EnableTls(const std::string& cert_file, const std::string& key_file);
   bool tls() const { return tls_ != nullptr; }
+  // What EnableTls() would say of these files, with no server: `serve`
+  // checks them before it creates anything in the data directory.
+  static Status CheckTls(const std::string& cert_file, const std::string& key_file);
 
  private:
   bool process_and_close_socket(socket_t sock) override;
@@ -63,11 +66,14 @@ class HttpServer final : public httplib::Server {
   struct SslCtxFree {
     void operator()(ssl_ctx_st* ctx) const;
   };
+  using SslCtx = std::unique_ptr<ssl_ctx_st, SslCtxFree>;
+  // A TLS 1.2+ context serving the certificate chain and key in these files.
+  static Status LoadTls(const std::string& cert_file, const std::string& key_file, SslCtx& out);
 
   Service& service_;
   Metrics& metrics_;
   HttpLimits limits_;
-  std::unique_ptr<ssl_ctx_st, SslCtxFree> tls_;  // null: plain HTTP
+  SslCtx tls_;  // null: plain HTTP
 };
 
 }  // namespace tokenlog::api

@@ -115,6 +115,7 @@ bool Match(std::string_view pattern, const std::vector<std::string>& got,
     const std::string_view want = pattern.substr(0, slash);
     if (i == got.size()) return false;
     if (want.size() > 2 && want.front() == '{') {
+      if (got[i].empty()) return false;  // an empty segment names nothing
       params->push_back(got[i]);
     } else if (want != got[i]) {
       return false;

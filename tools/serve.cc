@@ -185,6 +185,9 @@ int RunServe(const ServeFlags& f) {
     std::cerr << "tokenlog serve: TESTING: the clock runs " << f.testing_clock_offset
               << " ahead of the system clock" << std::endl;
   }
+  if (!f.tls_cert.empty()) {
+    if (auto s = api::HttpServer::CheckTls(f.tls_cert, f.tls_key); !s.ok()) return Fail(s.detail());
+  }
   // Every flag is checked above: a start refused for a flag leaves no data
   // directory behind.
   std::error_code ec;

@@ -1200,6 +1200,11 @@ TEST_CASE("http: unknown routes are 404, wrong methods 405 with Allow, HEAD work
   const uint64_t seq = h.HeadSeq();
   EXPECT_PROBLEM(h.Get("/v1//tokens", jwt), 404, "not_found");
   EXPECT_PROBLEM(h.Get("/v1/tokens/", jwt), 404, "not_found");
+  // ... whoever asks (no route, so no authentication to fail), and in a
+  // parameter's place too.
+  EXPECT_PROBLEM(h.Send("GET", "/v1/tokens/"), 404, "not_found");
+  EXPECT_PROBLEM(h.Post("/v1/admin/users//deactivate", admin), 404, "not_found");
+  EXPECT_PROBLEM(h.Post("/v1/tokens//revoke", jwt), 404, "not_found");
   CHECK(h.Get("/v1/%74okens", jwt).status == 200);
   for (const char* user : {"%ZZ", "a%2", "bob%", "a%2Fb", "a%3Ab", "a%00b"}) {
     INFO(user);
@@ -1366,6 +1371,21 @@ TEST_CASE("http: OData check allows a valid token on any method, sub-path and qu
                    401, "unauthenticated");
   }
   CHECK(h.Check(kAlice, value).status == 200);
+  // A Range field is ignored, well-formed or not (tokenlog serves no
+  // ranges; nginx's auth_request passes a client's Range on to the check):
+  // the check decides on the credentials alone, and a JSON answer is whole.
+  for (const char* range : {"bytes=x", "bytes=0-1", "bytes=5-2", "bytes=0-1,4-5", "items=1-2"}) {
+    INFO(range);
+    Resp check = h.Check(kAlice, value, {{"Range", range}});
+    CHECK(check.status == 200);
+    CHECK(check.Header("X-Auth-User") == kAlice);
+    httplib::Headers list_headers = TestServer::Bearer(h.Jwt(kAlice));
+    list_headers.emplace("range", range);
+    Resp list = h.Send("GET", "/v1/tokens", list_headers);
+    CHECK(list.status == 200);
+    CHECK(!list.Has("Content-Range"));
+    CHECK(list.Object().contains("tokens"));
+  }
   // The same on the management API.
   {
     httplib::Headers twice = TestServer::Bearer(h.Jwt(kAlice));

@@ -87,7 +87,10 @@ def bad_files(binary, work):
         check(r.returncode != 0, "start-up went on with a bad file (%s)" % named)
         check(named in r.stderr, "the message does not name %s: %s" % (named, r.stderr))
         check("listening" not in r.stdout, "it listened anyway")
+        # Refused before anything was created: no data directory left behind.
+        check(not os.path.exists(data), "a refused start left %s behind" % data)
 
 
 if __name__ == "__main__":
-    main([("HTTPS with TLS 1.2+ only", https), ("bad TLS files stop start-up naming the file", bad_files)])
+    main([("HTTPS with TLS 1.2+ only", https),
+          ("bad TLS files stop start-up naming the file, before the data directory", bad_files)])
