@@ -1,5 +1,6 @@
 #include "api/basic_auth.h"
 
+#include "core/ascii.h"
 #include "core/base64.h"
 
 #include <array>
@@ -9,8 +10,6 @@ namespace tokenlog::api {
 namespace {
 
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 }  // namespace
 
@@ -30,7 +29,7 @@ std::optional<BasicCredentialsView> ParseBasicAuthorization(std::string_view hea
   constexpr std::string_view kScheme = "basic";
   if (header_value.size() <= kScheme.size()) return std::nullopt;
   for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (AsciiLower(header_value[i]) != kScheme[i]) return std::nullopt;
+    if (LowerAscii(header_value[i]) != kScheme[i]) return std::nullopt;
   }
   std::string_view rest = header_value.substr(kScheme.size());
   if (rest.front() != ' ') return std::nullopt;

@@ -77,7 +77,7 @@ std::optional<int64_t> AsInteger(const json::value& v) {
 }  // namespace
 
 std::string QuoteName(std::string_view name) {
-  if (HoldsTokenPrefix(name)) return "(a name holding a token prefix)";
+  if (MayHoldTokenValue(name)) return std::string(kWithheldText);
   return "\"" + SanitizeText(name, 64) + "\"";
 }
 

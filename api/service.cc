@@ -301,7 +301,7 @@ Reply Service::Handle(const httplib::Request& req, std::string& route) {
       return Unauthenticated("send one Authorization header, not several");
     }
     std::string_view value = it->second;
-    if (value.size() < 7 || strncasecmp(value.data(), "Bearer ", 7) != 0) {
+    if (!EqualsIgnoringCase(value.substr(0, 7), "Bearer ")) {
       return Unauthenticated("this API needs a Bearer JWT (personal access tokens only work "
                              "on /v1/auth/check)");
     }

@@ -1,9 +1,9 @@
 // Small text helpers of the HTTP layer: header names and values, media types.
 #pragma once
 
-#include <strings.h>
-
 #include <string_view>
+
+#include "core/ascii.h"
 
 namespace tokenlog::api {
 
@@ -17,7 +17,7 @@ inline std::string_view TrimBlanks(std::string_view s) {
 
 // Equal but for the case of ASCII letters (header names, media types).
 inline bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+  return EqualsIgnoringAsciiCase(a, b);
 }
 
 }  // namespace tokenlog::api

@@ -1,5 +1,8 @@
 #include "core/names.h"
 
+#include "core/ascii.h"
+#include "core/token_codec.h"
+
 namespace tokenlog {
 
 bool IsValidTenant(std::string_view tenant) {
@@ -18,8 +21,6 @@ constexpr size_t kMaxUsername = 254;
 
 bool IsUsernameChar(char c) { return c >= 0x21 && c <= 0x7E && c != ':' && c != '/'; }
 
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 }  // namespace
 
 Result<std::string> NormalizeUsername(std::string_view username, Code error_code) {
@@ -35,6 +36,14 @@ Result<std::string> NormalizeUsername(std::string_view username, Code error_code
     }
     if (!IsUsernameChar(c)) return Status(error_code, "username must not contain ':' or '/'");
     out.push_back(LowerAscii(c));
+  }
+  // Lower-casing would not hide a value (its checksum tells the case back):
+  // an admin who pastes a leaked value where a username goes gets this, and
+  // no event names the value as a user.
+  if (MayHoldTokenValue(username)) {
+    return Status(error_code,
+                  "username must not hold a token value or its prefix tlp_ (to find whose a "
+                  "value is, use POST /v1/admin/tokens/lookup)");
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "core/token_codec.h"
 
+#include "core/ascii.h"
+
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -145,12 +147,20 @@ std::string TokenHint(std::string_view value) {
   return hint;
 }
 
-bool HoldsTokenPrefix(std::string_view text) {
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  for (size_t i = 0; i + kTokenPrefix.size() <= text.size(); ++i) {
-    if (std::equal(kTokenPrefix.begin(), kTokenPrefix.end(), text.begin() + i,
-                   [&](char want, char got) { return want == lower(got); })) {
+bool MayHoldTokenValue(std::string_view text) {
+  constexpr size_t kBody = kTokenRandomLength + kTokenChecksumLength;
+  size_t run = 0;  // base62 characters ending at text[i]
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i + kTokenPrefix.size() <= text.size() &&
+        EqualsIgnoringAsciiCase(text.substr(i, kTokenPrefix.size()), kTokenPrefix)) {
       return true;
+    }
+    run = IsBase62(text[i]) ? run + 1 : 0;
+    if (run >= kBody) {
+      const std::string_view body = text.substr(i + 1 - kBody, kBody);
+      if (ChecksumMatches(body.substr(0, kTokenRandomLength), body.substr(kTokenRandomLength))) {
+        return true;
+      }
     }
   }
   return false;

@@ -69,10 +69,15 @@ Status ValidateTokenValue(std::string_view value);
 // it when shorter), so a person can tell tokens apart.
 std::string TokenHint(std::string_view value);
 
-// True when `text` holds the token prefix anywhere, in any case: text a
-// client sent that may hold a token value (whole, cut short or mistyped),
-// which no error message, log line or event may carry.
-bool HoldsTokenPrefix(std::string_view text);
+// True when text a client sent may hold a token value, which no error
+// message, log line or event may carry: the prefix anywhere, in any case (a
+// value whole or cut short), or 36 base62 characters whose last 6 are the
+// checksum of the 30 before them (a value whose prefix was mangled or cut
+// off; 1 in 62^6 of random base62 runs match).
+bool MayHoldTokenValue(std::string_view text);
+
+// What an error message or event carries in place of such text.
+inline constexpr std::string_view kWithheldText = "(withheld: it held a token prefix)";
 
 // A fresh random token id: "tok_" + 16 base62 chars. Returns kUnavailable
 // if the random source fails. (What ids were before schema 5; tests and

@@ -14,14 +14,12 @@ namespace tokenlog {
 namespace {
 
 // What an event keeps of text a client sent (a claimed user, a User-Agent):
-// sanitized and bounded, or this placeholder when it may hold a token value
+// sanitized and bounded, or kWithheldText when it may hold a token value
 // (someone pasting a token into Power BI's username field as well as its
 // password field): the log is hash-chained, so nothing in it can be taken
 // out later.
-constexpr std::string_view kWithheld = "(withheld: it held a token prefix)";
-
 std::string Recordable(std::string_view text, size_t max_bytes) {
-  if (HoldsTokenPrefix(text)) return std::string(kWithheld);
+  if (MayHoldTokenValue(text)) return std::string(kWithheldText);
   return SanitizeText(text, max_bytes);
 }
 

@@ -1228,6 +1228,13 @@ TEST_CASE("http: unknown routes are 404, wrong methods 405 with Allow, HEAD work
     Resp echoed = h.Get("/v1/tokens?" + key + "=1", jwt);
     EXPECT_PROBLEM(echoed, 400, "invalid_request");
     CHECK(echoed.body.find(value_like.substr(4)) == std::string::npos);
+    // Nor is such a name a user: an admin who pastes a leaked value where a
+    // username goes appends nothing naming it.
+    const uint64_t before = h.HeadSeq();
+    Resp as_user = h.Post("/v1/admin/users/" + key + "/deactivate", admin);
+    EXPECT_PROBLEM(as_user, 400, "invalid_request");
+    CHECK(as_user.body.find(value_like.substr(4)) == std::string::npos);
+    CHECK(h.HeadSeq() == before);
   }
   Resp raw_bytes = h.Get("/v1/tokens?x%FF=1", jwt);
   EXPECT_PROBLEM(raw_bytes, 400, "invalid_request");

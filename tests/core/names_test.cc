@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/names.h"
+#include "core/random.h"
+#include "core/token_codec.h"
 
 using namespace tokenlog;
 
@@ -31,6 +33,24 @@ TEST_CASE("usernames are printable ASCII without ':' or '/', 1..254, lower-cased
   CHECK_FALSE(NormalizeUsername("ada/x").ok());
   CHECK_FALSE(NormalizeUsername("ad\xC3\xA9").ok());
   CHECK(NormalizeUsername("a b", Code::kUnauthenticated).status().code() == Code::kUnauthenticated);
+}
+
+TEST_CASE("a username that may hold a token value is refused, and the detail never echoes it") {
+  SeededRandom random(5);
+  Result<std::string> value = GenerateTokenValue(random);
+  REQUIRE(value.ok());
+  const std::vector<std::string> names = {*value, "TLP_abc", "x@tlp_.example", value->substr(4),
+                                          "a" + value->substr(4) + "@acme.example"};
+  for (const std::string& name : names) {
+    INFO(name);
+    auto refused = NormalizeUsername(name);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == Code::kInvalidRequest);
+    CHECK(refused.status().detail().find(value->substr(4)) == std::string::npos);
+    CHECK(refused.status().detail().find("token value") != std::string::npos);
+  }
+  CHECK(NormalizeUsername("tlp@acme.example").ok());
+  CHECK(NormalizeUsername("t_lp@acme.example").ok());
 }
 
 TEST_CASE("UsernameMatches answers as NormalizeUsername followed by a comparison") {

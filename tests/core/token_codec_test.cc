@@ -282,20 +282,31 @@ TEST_CASE("TokenIdOf derives a valid id from a digest, and IsTokenIdOf recognise
   CHECK(ids.size() == 200);
 }
 
-TEST_CASE("HoldsTokenPrefix finds the prefix anywhere, in any case", "[token_codec]") {
+TEST_CASE("MayHoldTokenValue finds the prefix in any case, or a value's checksummed body",
+          "[token_codec]") {
   SeededRandom random(7);
   Result<std::string> value = GenerateTokenValue(random);
   REQUIRE(value.ok());
-  CHECK(HoldsTokenPrefix(*value));
-  CHECK(HoldsTokenPrefix("alice " + *value));
-  CHECK(HoldsTokenPrefix(value->substr(0, 10)));  // cut short
-  CHECK(HoldsTokenPrefix("TLP_x"));
-  CHECK(HoldsTokenPrefix("xTlP_"));
-  CHECK_FALSE(HoldsTokenPrefix(""));
-  CHECK_FALSE(HoldsTokenPrefix("tlp"));
-  CHECK_FALSE(HoldsTokenPrefix("tl_p tlp- tlp"));
-  CHECK_FALSE(HoldsTokenPrefix("alice@acme.example"));
-  CHECK_FALSE(HoldsTokenPrefix(value->substr(4)));  // the prefix gone: nothing to tell it by
+  const std::string body = value->substr(kTokenPrefix.size());
+  CHECK(MayHoldTokenValue(*value));
+  CHECK(MayHoldTokenValue("alice " + *value));
+  CHECK(MayHoldTokenValue(value->substr(0, 10)));  // cut short
+  CHECK(MayHoldTokenValue("TLP_x"));
+  CHECK(MayHoldTokenValue("xTlP_"));
+  // The prefix gone or mangled: the body's checksum tells it.
+  CHECK(MayHoldTokenValue(body));
+  CHECK(MayHoldTokenValue("tl\x01p_" + body + "!"));
+  CHECK(MayHoldTokenValue("tlp-" + body));
+  CHECK(MayHoldTokenValue("ab" + body));  // inside a longer base62 run
+  CHECK_FALSE(MayHoldTokenValue(""));
+  CHECK_FALSE(MayHoldTokenValue("tlp"));
+  CHECK_FALSE(MayHoldTokenValue("tl_p tlp- tlp"));
+  CHECK_FALSE(MayHoldTokenValue("alice@acme.example"));
+  CHECK_FALSE(MayHoldTokenValue(body.substr(0, body.size() - 1)));  // 35 characters
+  std::string wrong = body;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';  // the checksum no longer matches
+  CHECK_FALSE(MayHoldTokenValue(wrong));
+  CHECK_FALSE(MayHoldTokenValue("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Microsoft.Data.Mashup"));
 }
 
 }  // namespace
