@@ -35,7 +35,7 @@ test: build
 # run), BENCH_RUNS (3), BENCH_TOKENS (1000000), BENCH_EVENTS (1000000), BENCH_SKIP.
 BENCH_EVENTS ?= 1000000
 BENCH_TARGETS = tokenlog tokenlog_audit_bench tokenlog_check_bench tokenlog_bench_fill \
-	tokenlog_bench_bare tokenlog_bench_rawput tokenlog_bench_epoll_floor
+	tokenlog_bench_bare tokenlog_bench_rawput tokenlog_bench_epoll
 bench:
 	@./scripts/install-deps.sh bench
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -424,10 +424,10 @@ def startup(report, data):
     return proc, port
 
 
-def check_over_http(report, serve_port, bare_port, nginx_port, floor_port, headers):
+def check_over_http(report, serve_port, bare_port, nginx_port, epoll_port, headers):
     script = wrk_script("check", "/v1/auth/check", headers)
     targets = [("tokenlog", serve_port), ("bare", bare_port), ("nginx", nginx_port),
-               ("floor", floor_port)]
+               ("epoll", epoll_port)]
     results = {(t, c): [] for t, _ in targets for c in CONNECTIONS}
     for run_no in range(RUNS):
         for c in CONNECTIONS:
@@ -441,7 +441,7 @@ def check_over_http(report, serve_port, bare_port, nginx_port, floor_port, heade
     rows = []
     for c in CONNECTIONS:
         t, b, n = figs["tokenlog_c%d" % c], figs["bare_c%d" % c], figs["nginx_c%d" % c]
-        f = figs["floor_c%d" % c]
+        e = figs["epoll_c%d" % c]
         ratio = t["rps"]["median"] / b["rps"]["median"]
         to_nginx = t["rps"]["median"] / n["rps"]["median"]
         report.data["check_http"]["ratio_bare_c%d" % c] = ratio
@@ -455,11 +455,11 @@ def check_over_http(report, serve_port, bare_port, nginx_port, floor_port, heade
             met += "; p99 " + verdict(p99 <= 2.0, "%.1fx the bound" % (p99 / 2.0))
         rows.append("| `GET /v1/auth/check` over HTTP, %d keep-alive connections, %s active "
                     "tokens | %s | bare handler (our HttpServer, same settings, 200): %s; nginx "
-                    "`return 200`: %s; the host's floor (an epoll responder, one thread per "
-                    "CPU, a fixed 200 per request head, no HTTP parsing): %s | **%.2fx** bare; "
-                    "%.2fx nginx; %.2fx the floor | %s | %s |" % (
-                        c, fmt_n(TOKENS), describe(t), describe(b), describe(n), describe(f),
-                        ratio, to_nginx, t["rps"]["median"] / f["rps"]["median"], target, met))
+                    "`return 200`: %s; an epoll responder doing no work (one thread per CPU, a "
+                    "fixed 200 per request head, no HTTP parsing): %s | **%.2fx** bare; %.2fx "
+                    "nginx; %.2fx the epoll responder | %s | %s |" % (
+                        c, fmt_n(TOKENS), describe(t), describe(b), describe(n), describe(e),
+                        ratio, to_nginx, t["rps"]["median"] / e["rps"]["median"], target, met))
     return rows
 
 
@@ -727,12 +727,12 @@ def main():
             bare, bare_port, _ = start_listening(
                 [binary("tokenlog_bench_bare"), "--data", os.path.join(WORK, "bare-data"),
                  "--listen", "127.0.0.1:0"] + SERVER_SETTINGS + BARE_TIMEOUTS, "bare")
-            floor, floor_port, _ = start_listening(
-                [binary("tokenlog_bench_epoll_floor"), "--listen", "127.0.0.1:0"], "epoll-floor")
+            epoll, epoll_port, _ = start_listening(
+                [binary("tokenlog_bench_epoll"), "--listen", "127.0.0.1:0"], "epoll")
             nginx, ports, apr1_header = start_nginx(serve_port)
             if "check" not in SKIP:
                 http_rows += check_over_http(report, serve_port, bare_port, ports["return200"],
-                                            floor_port, headers)
+                                            epoll_port, headers)
             rss = peak_rss_mb(serve.pid)
             report.data["serve_peak_rss_mb"] = rss
             mem_rows.append("| memory: peak RSS (VmHWM) of `tokenlog serve` holding %s active "
@@ -742,7 +742,7 @@ def main():
                 nginx_rows += behind_nginx(report, ports, headers, apr1_header)
                 report.data["serve_peak_rss_mb_end"] = peak_rss_mb(serve.pid)
             stop(nginx, signal.SIGQUIT)
-            stop(floor)
+            stop(epoll)
             stop(bare)
             code = stop(serve)
             if code != 0:

@@ -1489,6 +1489,16 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   if (entries_per_load == 0) entries_per_load = kRebuildEntries;
   if (impl_->read_only) return Status(Code::kUnavailable, "rebuild needs a writable store");
   rocksdb::DB* db = impl_->db;
+  // First, durably, the meta head stops claiming that the projections are
+  // current: a crash anywhere after this rebuilds again at the next open.
+  // (Cleared after the tombstones below, as it was until session 14, a crash
+  // between them could keep some tombstones, unsynced, and the head: the
+  // next open took the emptied projections for current.)
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  if (auto s = db->Delete(synced, impl_->meta, kHeadKey); !s.ok()) {
+    return FromRocks(s, "clearing the projection head");
+  }
   // Empty every projection with one range tombstone per column family.
   // (Dropping and recreating them would be simpler, but RocksDB 7.8's
   // secondary instances, which the tools use, crash on a MANIFEST that holds
@@ -1511,13 +1521,6 @@ Status EventStore::Rebuild(const std::function<void(uint64_t, uint64_t)>& progre
   {
     LogHead h = head();
     total = h.seq;
-  }
-  // Until the rebuild is complete and durable, the meta head must not claim
-  // that the projections are current: a crash in between rebuilds again.
-  rocksdb::WriteOptions synced;
-  synced.sync = true;
-  if (auto s = db->Delete(synced, impl_->meta, kHeadKey); !s.ok()) {
-    return FromRocks(s, "clearing the projection head");
   }
   // The projections are bulk-loaded in chunks; they are in their files
   // before the head says they are current. (The view pauses the keyspaces'
@@ -1621,8 +1624,9 @@ Result<LogHead> EventStore::Backup(const std::string& source, const std::string&
   // The copy is made beside the target and renamed to it only once it is
   // complete: an interrupted backup leaves a "<target>.partial-…" directory,
   // never a target that opens as a shorter log.
-  std::string partial =
-      (target.has_filename() ? target : target.parent_path()).string() + ".partial-XXXXXX";
+  // The target without a trailing '/': "b/x/" names the directory "x" in "b".
+  const std::filesystem::path named = target.has_filename() ? target : target.parent_path();
+  std::string partial = named.string() + ".partial-XXXXXX";
   if (::mkdtemp(partial.data()) == nullptr) {
     return Status(Code::kUnavailable,
                   "cannot create " + partial + " beside " + dest + ": " + std::strerror(errno));
@@ -1645,7 +1649,7 @@ Result<LogHead> EventStore::Backup(const std::string& source, const std::string&
   cleanup.keep = true;
   // The rename itself made durable.
   const std::filesystem::path parent =
-      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+      named.has_parent_path() ? named.parent_path() : std::filesystem::path(".");
   if (int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY); fd >= 0) {
     ::fsync(fd);
     ::close(fd);
@@ -1667,8 +1671,19 @@ Result<LogHead> EventStore::CopyInto(const std::string& source, const std::strin
     rocksdb::WriteBatch batch;
     Status failed;
     rocksdb::WriteOptions unsynced;
+    // Every seq from 1 to the head, each once: a secondary instance can miss
+    // a log file the server deleted while it opened (RocksDB takes such a
+    // file for absent), and a copy with a gap must not pass for a backup.
+    uint64_t expected = 1;
     TL_RETURN_IF_ERROR(from->ScanEvents(1, [&](uint64_t seq, std::string_view raw) {
       if (seq > head.seq) return false;
+      if (seq != expected) {
+        failed = Status(Code::kUnavailable,
+                        "the source's log read has a gap at seq " + std::to_string(expected) +
+                            " (next is " + std::to_string(seq) + "); run the backup again");
+        return false;
+      }
+      ++expected;
       batch.Put(to->impl_->events, EncodeU64(seq), rocksdb::Slice(raw.data(), raw.size()));
       if (batch.Count() >= kRebuildChunk) {
         auto s = db->Write(unsynced, &batch);
@@ -1681,6 +1696,11 @@ Result<LogHead> EventStore::CopyInto(const std::string& source, const std::strin
       return true;
     }));
     TL_RETURN_IF_ERROR(failed);
+    if (expected != head.seq + 1) {
+      return Status(Code::kUnavailable, "the source's log read ends at seq " +
+                                            std::to_string(expected - 1) + ", before its head " +
+                                            std::to_string(head.seq) + "; run the backup again");
+    }
     batch.Put(to->impl_->meta, kPagingKey, from->paging_key_);
     // The copy's projections are rebuilt from its log on its next open.
     batch.Delete(to->impl_->meta, kHeadKey);

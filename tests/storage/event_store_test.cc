@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "core/bytes.h"
 #include "core/commands.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
@@ -565,6 +566,36 @@ TEST_CASE("a rebuild into empty projections (a backup's copy) writes compressed 
   INFO("tables by compression: " << seen);
   CHECK(tables > 0);
   CHECK(compression.count("NoCompression") == 0);
+}
+
+TEST_CASE("a backup whose read of the log has a gap is refused, and leaves nothing") {
+  Fixture f;
+  for (int i = 0; i < 30; ++i) REQUIRE(f.Mint("acme", "u" + std::to_string(i % 10) + "@x", "t").ok());
+  f.store.reset();
+  {
+    // What a secondary instance that missed a log file reads: seq 10 absent.
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), f.dir.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), f.dir.path(), cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    const size_t events = std::find(names.begin(), names.end(), "events") - names.begin();
+    REQUIRE(events < names.size());
+    const std::string key = EncodeU64(10);
+    std::string value;
+    REQUIRE(db->Get(rocksdb::ReadOptions(), handles[events], key, &value).ok());
+    REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[events], key).ok());
+    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  testing::TempDir root;
+  auto copied = EventStore::Backup(f.dir.path(), root.path() + "/copy", f.projector, f.clock);
+  REQUIRE_FALSE(copied.ok());
+  CHECK(copied.status().code() == Code::kUnavailable);
+  CHECK_THAT(copied.status().detail(), Catch::Contains("gap at seq 10"));
+  CHECK(std::filesystem::is_empty(root.path()));
 }
 
 TEST_CASE("a backup appears under its name only once complete; a target in use is refused") {

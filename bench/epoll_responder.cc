@@ -1,16 +1,19 @@
-// The host's floor for the HTTP check rows (bench/run.py): the least a
-// server on this machine can do per keep-alive request. One listening socket,
-// one epoll thread per CPU (EPOLLEXCLUSIVE on the listener), and for every
-// request head ("\r\n\r\n") a fixed 200 with the same header fields as the
-// bare handler's check reply. No HTTP parsing, no limits, no timeouts, no
-// thread per connection: not a server for anything but this measurement.
+// A reference for the HTTP check rows (bench/run.py): an event loop that does
+// no work. One epoll thread per CPU, each with its own listening socket on
+// the same port (SO_REUSEPORT: the kernel spreads connections evenly), and
+// for every request head ("\r\n\r\n") a fixed 200 with the same header
+// fields as the bare handler's check reply. No HTTP parsing, no limits, no
+// timeouts, no connection ever closed by it: not a server for anything but
+// this measurement.
 //
-// What it shows: the rate and p99 that wrk, on the same cores, measures
-// against an event loop that does no work at all. A p99 the floor itself
-// misses is one no front, thread-per-connection or event loop, reaches here.
+// What it shows: the rate an event-loop front could approach on this
+// machine, and the p99 that wrk, on the same cores, measures against one.
+// It is not a lower bound on p99: a thread per connection can have a lower
+// one here (a preempted loop stalls all its connections at once).
 //
-// Usage: tokenlog_bench_epoll_floor [--listen HOST:PORT] [--threads N]
-// Prints `listening on http://HOST:PORT` once serving; SIGTERM ends it.
+// Usage: tokenlog_bench_epoll [--listen HOST:PORT] [--threads N]
+// Prints `listening on http://HOST:PORT` once serving, then on stderr each
+// thread's connection count whenever it changes; SIGTERM ends it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,7 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -57,10 +62,34 @@ bool SendAll(int fd, std::string_view data) {
   return true;
 }
 
-void Loop(int listener) {
+// A listening socket on host:port (port 0: any), shared by port with the
+// other threads' through SO_REUSEPORT; -1 with the reason printed.
+int Listen(const std::string& host, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    std::perror("socket");
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1 ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(fd, 4096) != 0) {
+    std::fprintf(stderr, "cannot listen on %s:%d: %s\n", host.c_str(), port, std::strerror(errno));
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void Loop(int listener, std::atomic<int>* connections) {
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.events = EPOLLIN;
   ev.data.fd = listener;
   if (ep < 0 || ::epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev) != 0) {
     std::perror("epoll");
@@ -89,6 +118,7 @@ void Loop(int listener) {
           cev.events = EPOLLIN;
           cev.data.fd = c;
           ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+          connections->fetch_add(1);
         }
         continue;
       }
@@ -98,6 +128,7 @@ void Loop(int listener) {
       if (got <= 0) {
         pending.erase(fd);
         ::close(fd);  // also leaves the epoll set
+        connections->fetch_sub(1);
         continue;
       }
       buf.append(chunk, static_cast<size_t>(got));
@@ -110,6 +141,7 @@ void Loop(int listener) {
       if (!out.empty() && !SendAll(fd, out)) {
         pending.erase(fd);
         ::close(fd);
+        connections->fetch_sub(1);
       }
     }
   }
@@ -121,37 +153,46 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 0;
   int threads = static_cast<int>(std::thread::hardware_concurrency());
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc || (flag != "--listen" && flag != "--threads")) {
+      std::fprintf(stderr, "usage: %s [--listen HOST:PORT] [--threads N]\n", argv[0]);
+      return 2;
+    }
+    const std::string value = argv[i + 1];
     if (flag == "--listen") {
       const size_t colon = value.rfind(':');
       host = value.substr(0, colon);
       port = std::atoi(value.c_str() + colon + 1);
-    } else if (flag == "--threads") {
-      threads = std::atoi(value.c_str());
     } else {
-      std::fprintf(stderr, "usage: %s [--listen HOST:PORT] [--threads N]\n", argv[0]);
-      return 2;
+      threads = std::atoi(value.c_str());
     }
   }
   if (threads < 1) threads = 1;
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1 ||
-      ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(listener, 4096) != 0) {
-    std::fprintf(stderr, "cannot listen on %s:%d: %s\n", host.c_str(), port, std::strerror(errno));
-    return 1;
+  std::vector<int> listeners;
+  for (int i = 0; i < threads; ++i) {
+    const int fd = Listen(host, port);
+    if (fd < 0) return 1;
+    if (port == 0) {  // the others join the port the first one got
+      sockaddr_in addr{};
+      socklen_t len = sizeof(addr);
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+      port = ntohs(addr.sin_port);
+    }
+    listeners.push_back(fd);
   }
-  socklen_t len = sizeof(addr);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::printf("listening on http://%s:%d\n", host.c_str(), ntohs(addr.sin_port));
+  std::printf("listening on http://%s:%d\n", host.c_str(), port);
   std::fflush(stdout);
+  std::vector<std::atomic<int>> connections(static_cast<size_t>(threads));
   std::vector<std::thread> loops;
-  for (int i = 0; i < threads; ++i) loops.emplace_back(Loop, listener);
-  for (auto& t : loops) t.join();
+  for (int i = 0; i < threads; ++i) loops.emplace_back(Loop, listeners[i], &connections[i]);
+  // How evenly the kernel spread the connections, for the run's log.
+  std::string last;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::string now = "connections per thread:";
+    for (auto& c : connections) now += " " + std::to_string(c.load());
+    if (now != last) std::fprintf(stderr, "%s\n", now.c_str());
+    last = now;
+  }
 }
