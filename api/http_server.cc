@@ -260,16 +260,15 @@ class ConnectionStream final : public httplib::Stream {
   // field of the head in buf_[from, to) is renamed in place, to a name
   // nothing reads, before httplib parses the head.
   void IgnoreRange(size_t from, size_t to) {
-    static constexpr std::string_view kField = "range:";
-    for (size_t line = buf_.find('\n', from); line != std::string::npos && line + 1 < to;
-         line = buf_.find('\n', line + 1)) {
+    static constexpr std::string_view kName = "Range";
+    const std::string_view head(buf_.data(), to);
+    for (size_t line = head.find('\n', from); line != std::string_view::npos;
+         line = head.find('\n', line + 1)) {
       const size_t name = line + 1;
-      if (to - name < kField.size()) break;
-      bool match = true;
-      for (size_t i = 0; i < kField.size() && match; ++i) {
-        match = (buf_[name + i] | 0x20) == kField[i];  // ':' | 0x20 is ':'
+      if (EqualsIgnoringCase(head.substr(name, kName.size()), kName) &&
+          head.substr(name + kName.size(), 1) == ":") {
+        buf_.replace(name, kName.size(), "X-Rng");
       }
-      if (match) buf_.replace(name, kField.size() - 1, "X-Rng");
     }
   }
 

@@ -162,7 +162,13 @@ void UsageLedger::RecordUse(TokenRef token, std::string_view ip,
     if (c.ip != ip) c.ip.assign(ip);
     // The same client sends the same (already clean) User-Agent every time:
     // sanitize only when it changed.
-    if (c.agent() != user_agent) c.set_agent(Recordable(user_agent, kMaxUserAgentBytes));
+    if (c.agent() != user_agent) {
+      const uint64_t raw = std::hash<std::string_view>()(user_agent);
+      if (raw != c.raw_agent_hash) {
+        c.set_agent(Recordable(user_agent, kMaxUserAgentBytes));
+        c.raw_agent_hash = raw;
+      }
+    }
   });
 }
 
@@ -287,6 +293,7 @@ void UsageLedger::Requeue(const std::vector<Event>& events) {
         slot->last_at = used->last_at;
         c.ip = used->ip;
         c.set_agent(used->user_agent);
+        c.raw_agent_hash = 0;
       }
       c.first_at = std::min(c.first_at, used->first_at);
       slot->last_at = std::max(slot->last_at, used->last_at);

@@ -87,6 +87,10 @@ class UsageLedger {
     static constexpr size_t kInlineAgent = 96;
     std::string ip;  // of the latest pending use
     uint16_t agent_size = 0;
+    // Hash of the latest agent as the client sent it, when the stored one
+    // differs from it (sanitized, or withheld): a client that keeps sending
+    // it costs a hash per check, not its sanitizing again. 0: none.
+    uint64_t raw_agent_hash = 0;
     std::array<char, kInlineAgent> agent_inline;  // sanitized, when it fits
     std::string agent_long;                       // sanitized, when it does not
     int64_t first_at = 0;                         // of the pending uses

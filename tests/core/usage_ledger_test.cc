@@ -109,6 +109,17 @@ TEST_CASE("a claimed user or User-Agent holding a token value is withheld from t
   CHECK(std::count_if(due.begin(), due.end(), [](const Event& ev) {
           return std::holds_alternative<AuthDenied>(ev.data);
         }) == 1);
+  // The same agent again stays withheld; another one is then recorded.
+  ledger.RecordUse(t.ref(), "198.51.100.2", "Tlp_" + value->substr(4), kT0 + kMinute);
+  auto again = ledger.TakeDue(kT0 + 11 * kMinute, false);
+  REQUIRE(again.size() == 1);
+  CHECK(std::get<TokenUsed>(again[0].data).user_agent == "(withheld: it held a token prefix)");
+  ledger.RecordUse(t.ref(), "198.51.100.2", "Tlp_" + value->substr(4), kT0 + 12 * kMinute);
+  ledger.RecordUse(t.ref(), "198.51.100.2", "Microsoft.Data.Mashup", kT0 + 12 * kMinute + 1);
+  auto then = ledger.TakeDue(kT0 + 22 * kMinute, false);
+  REQUIRE(then.size() == 1);
+  CHECK(std::get<TokenUsed>(then[0].data).user_agent == "Microsoft.Data.Mashup");
+  CHECK(std::get<TokenUsed>(then[0].data).count == 2);
 }
 
 TEST_CASE("everything flushes pending counts regardless of throttles and requeue restores them") {
