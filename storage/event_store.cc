@@ -1278,6 +1278,7 @@ bool EventStore::BackgroundWorkPending() const {
 }
 
 bool EventStore::TryRecover() {
+  uint64_t failures;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (impl_->read_only || stopping_) return false;
@@ -1285,11 +1286,16 @@ bool EventStore::TryRecover() {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_recovery_ < std::chrono::seconds(1)) return false;
     last_recovery_ = now;
+    failures = write_failures_;
   }
-  if (!impl_->db->Resume().ok()) return false;
+  {
+    std::lock_guard<std::mutex> resume(resume_mu_);
+    if (!impl_->db->Resume().ok()) return false;
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  writable_ = true;
-  return !stopping_;
+  // A write that failed while RocksDB resumed needs another recovery.
+  if (write_failures_ == failures) writable_ = true;
+  return writable_ && !stopping_;
 }
 
 bool EventStore::writable() const {
@@ -1341,6 +1347,9 @@ void EventStore::RunGroup(const std::vector<Pending*>& group) {
   const LogHead group_start = head;
   std::vector<std::optional<Result<std::vector<Event>>>> results(group.size());
   std::vector<Event> committed;
+  // The first member whose events the batch holds: every decision after it
+  // read state that is stored only if the write succeeds.
+  size_t first_append = group.size();
 
   for (size_t i = 0; i < group.size(); ++i) {
     batch.SetSavePoint();
@@ -1366,6 +1375,7 @@ void EventStore::RunGroup(const std::vector<Pending*>& group) {
       continue;
     }
     (void)batch.PopSavePoint();
+    if (head.seq != saved.seq && first_append == group.size()) first_append = i;
     results[i] = std::move(decided);
   }
 
@@ -1381,9 +1391,12 @@ void EventStore::RunGroup(const std::vector<Pending*>& group) {
     }
     // Callers get a plain reason; RocksDB's own text (file names, paths)
     // goes to the server's log, once per failure.
-    if (failed_before && !impl_->db->Resume().ok()) {
-      write = Status(Code::kUnavailable,
-                     "the event log cannot be written yet (storage is recovering); retry later");
+    if (failed_before) {
+      std::lock_guard<std::mutex> resume(resume_mu_);
+      if (!impl_->db->Resume().ok()) {
+        write = Status(Code::kUnavailable,
+                       "the event log cannot be written yet (storage is recovering); retry later");
+      }
     }
     if (write.ok()) {
       batch.Put(impl_->meta, kHeadKey, EncodeHead(head));
@@ -1406,7 +1419,10 @@ void EventStore::RunGroup(const std::vector<Pending*>& group) {
     // commands were all refused wrote nothing, and must not mark a failed
     // log writable (readiness would say ready, and the next write would skip
     // Resume()).
-    if (head.seq != group_start.seq) writable_ = write.ok();
+    if (head.seq != group_start.seq) {
+      writable_ = write.ok();
+      if (!write.ok()) ++write_failures_;
+    }
     if (write.ok()) head_ = head;
   }
   // The listener runs before any caller is answered, so that what a caller
@@ -1429,8 +1445,12 @@ void EventStore::RunGroup(const std::vector<Pending*>& group) {
       }
     }
   }
+  // After a failed write, a refusal stands only if it was decided on stored
+  // state alone: one decided after an append may rest on what was never
+  // stored (a sixth mint refused for a fifth that failed), so it gets the
+  // write's failure, as every other member does.
   for (size_t i = 0; i < group.size(); ++i) {
-    if (write.ok() || !results[i]->ok()) {
+    if (write.ok() || (!results[i]->ok() && i < first_append)) {
       group[i]->result = std::move(*results[i]);
     } else {
       group[i]->result = Result<std::vector<Event>>(write);

@@ -109,7 +109,12 @@ class EventStore {
 
   // Runs `decide` on the writer thread and appends its events durably.
   // Returns them with seq, time and hashes set (empty when decide returned
-  // none). kUnavailable when the write failed: then nothing of it is stored.
+  // none). kUnavailable when the write failed: then nothing of it is in
+  // force (no read or later decision sees it); but a failed fsync may leave
+  // its bytes in RocksDB's write-ahead log, which the next open replays, so
+  // it can appear after a restart, whole (README, "What a 503 after a
+  // failed write means"). A refusal decided in the same group after a
+  // member that appended is answered with the write's failure too.
   Result<std::vector<Event>> Execute(DecideFn decide);
 
   // Committed state, read directly from RocksDB.
@@ -197,6 +202,11 @@ class EventStore {
   LogHead head_;                                // GUARDED_BY(mu_); written by the writer only
   std::chrono::steady_clock::time_point last_recovery_{};  // GUARDED_BY(mu_)
   bool writable_ = true;                        // GUARDED_BY(mu_)
+  // Failed writes so far: a recovery that began before the latest one must
+  // not mark the log writable over it.
+  uint64_t write_failures_ = 0;  // GUARDED_BY(mu_)
+  // Held around each RocksDB Resume() (the writer's and TryRecover()'s).
+  std::mutex resume_mu_;
   CommitListener listener_;                     // set before the first Execute
   std::thread writer_;
 };
