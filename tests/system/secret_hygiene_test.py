@@ -81,6 +81,8 @@ def hygiene(binary, work):
     exported = tokenlog(binary, "events", "--data", data, "--json").stdout
     scan("events --json", exported.encode())
     # What those events hold instead: the placeholder, on each of the four values' events.
+    # (Whether an earlier denial of the same token was flushed before it does not matter here:
+    # every event, flushed early or late, went through the needle scans above.)
     withheld = "(withheld: it held a token prefix)"
     events = [json.loads(line) for line in exported.splitlines() if line.strip()]
     denied = [e for e in events if e["type"] == "auth.denied" and e["data"]["claimed_user"] == withheld]
